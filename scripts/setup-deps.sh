@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install the Debian 12 packages cloudfilm needs, if any is missing.
+# Usage: scripts/setup-deps.sh [--test]   (--test adds what the tests drive)
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config
+  libdcmtk-dev libyaml-cpp-dev libsqlite3-dev libboost-dev libcurl4-openssl-dev
+  libopenjp2-7-dev nlohmann-json3-dev libcli11-dev libsystemd-dev libarchive-dev libssl-dev
+  doctest-dev
+)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(dcmtk python3 python3-pydicom python3-numpy python3-pytest zip sqlite3)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+sudo=()
+if ((EUID != 0)); then
+  sudo=(sudo)
+fi
+echo "Installing: ${missing[*]}"
+"${sudo[@]}" apt-get update -qq
+DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

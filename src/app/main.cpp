@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// cloudfilm: turn cloud-film links into DICOM and serve them like a PACS.
+#include "commands.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <exception>
+
+int
+main(int argc, char** argv)
+{
+  CLI::App cli{"cloudfilm: a DICOM node for cloud films"};
+  cli.require_subcommand(0, 1);
+  cli.set_version_flag("--version", std::string("cloudfilm ") + CF_VERSION);
+
+  app::CommonOptions common;
+  const auto add_common = [&common](CLI::App* cmd) {
+    cmd->add_option("--config", common.config_file,
+                    "YAML configuration (default: $CLOUDFILM_CONFIG, else built-in defaults)");
+    cmd->add_option("--data", common.data_dir, "storage folder (overrides storage.path)");
+    cmd->add_flag("-v,--verbose", common.verbose, "debug logging");
+  };
+
+  auto* serve = cli.add_subcommand("serve", "run the DICOM node (C-ECHO, C-STORE SCP)");
+  add_common(serve);
+  serve->add_option("--port", common.port, "TCP port (overrides node.port)");
+
+  std::vector<std::string> import_paths;
+  auto* import = cli.add_subcommand("import", "import DICOM files, folders, zip files, DICOMDIR");
+  add_common(import);
+  import->add_option("paths", import_paths, "files, folders, zip files or DICOMDIR")->required();
+
+  app::LsOptions ls_options;
+  auto* ls = cli.add_subcommand("ls", "list what the store holds");
+  add_common(ls);
+  ls->add_option("what", ls_options.what, "patients | studies (default) | series | instances")
+    ->check(CLI::IsMember({"patients", "studies", "series", "instances"}));
+  ls->add_option("uid", ls_options.uid, "study UID (series) or series UID (instances)");
+  ls->add_flag("--json", ls_options.json, "JSON output");
+
+  bool repair = false;
+  auto* check = cli.add_subcommand("check", "compare files and index; --repair fixes them");
+  add_common(check);
+  check->add_flag("--repair", repair, "index orphan files, drop rows without files");
+
+  CLI11_PARSE(cli, argc, argv);
+  if (cli.get_subcommands().empty()) {
+    std::fputs(cli.help().c_str(), stdout);
+    return 0;
+  }
+  if (ls->parsed() && (ls_options.what == "series" || ls_options.what == "instances")
+      && ls_options.uid.empty()) {
+    std::fprintf(stderr, "cloudfilm: ls %s needs a %s UID\n", ls_options.what.c_str(),
+                 ls_options.what == "series" ? "study" : "series");
+    return 2;
+  }
+
+  common.quiet_dcmtk = !serve->parsed();
+  try {
+    const auto config = app::load_settings(common);
+    if (serve->parsed()) {
+      return app::run_serve(config);
+    }
+    if (import->parsed()) {
+      return app::run_import(config, import_paths);
+    }
+    if (ls->parsed()) {
+      return app::run_ls(config, ls_options);
+    }
+    if (check->parsed()) {
+      return app::run_check(config, repair);
+    }
+  } catch (const config::ConfigError& e) {
+    std::fprintf(stderr, "cloudfilm: config: %s\n", e.what());
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "cloudfilm: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,104 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "settings.hpp"
+
+#include <dicom/setup.hpp>
+
+#include <core/log.hpp>
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace app {
+
+config::Config
+load_settings(const CommonOptions& common)
+{
+  std::string file = common.config_file;
+  if (file.empty()) {
+    if (const char* env = std::getenv("CLOUDFILM_CONFIG"); env != nullptr) {
+      file = env;
+    }
+  }
+  config::Config cfg = file.empty() ? config::Config{} : config::load(file);
+  if (!common.data_dir.empty()) {
+    cfg.storage.path = common.data_dir;
+  }
+  if (common.port) {
+    if (*common.port < 1 || *common.port > 65535) {
+      throw config::ConfigError("--port: " + std::to_string(*common.port) + " is out of range [1, 65535]");
+    }
+    cfg.node.port = *common.port;
+  }
+  core::log::Level level = core::log::Level::info;
+  core::log::parse_level(cfg.log.level, level);
+  if (common.verbose) {
+    level = core::log::Level::debug;
+  }
+  core::log::set_level(level);
+  core::log::Level dcmtk_level = core::log::Level::warn;
+  core::log::parse_level(cfg.log.dcmtk_level, dcmtk_level);
+  if (common.verbose) {
+    dcmtk_level = core::log::Level::debug;
+  } else if (common.quiet_dcmtk) {
+    dcmtk_level = core::log::Level::off;
+  }
+  if (auto r = dicom::setup_dcmtk(dcmtk_level); !r) {
+    throw config::ConfigError(r.error().message());
+  }
+  return cfg;
+}
+
+store::Options
+store_options(const config::Config& config)
+{
+  store::Options o;
+  o.root = config.storage.path;
+  switch (config.storage.duplicates) {
+  case config::DuplicatePolicy::keep_first:
+    o.duplicates = store::DuplicatePolicy::keep_first;
+    break;
+  case config::DuplicatePolicy::replace:
+    o.duplicates = store::DuplicatePolicy::replace;
+    break;
+  case config::DuplicatePolicy::reject:
+    o.duplicates = store::DuplicatePolicy::reject;
+    break;
+  }
+  o.fallback_charset = config.storage.fallback_charset;
+  return o;
+}
+
+net::ServerOptions
+server_options(const config::Config& config)
+{
+  net::ServerOptions o;
+  const auto& n = config.node;
+  o.ae_title = n.ae_title;
+  o.bind = n.bind;
+  o.port = n.port;
+  o.max_associations = n.max_associations;
+  o.max_pdu = n.max_pdu;
+  o.acse_timeout = n.acse_timeout;
+  o.dimse_timeout = n.dimse_timeout;
+  o.idle_timeout = n.idle_timeout;
+  o.shutdown_grace = n.shutdown_grace;
+  o.check_called_ae = n.check_called_ae;
+  for (const auto& p : n.allowed_peers) {
+    o.allowed_peers.push_back({p.ae_title, p.host});
+  }
+  return o;
+}
+
+std::unique_ptr<store::Store>
+open_store(const config::Config& config)
+{
+  auto st = store::Store::open(store_options(config));
+  if (!st) {
+    std::fprintf(stderr, "cloudfilm: cannot open the store at %s: %s\n",
+                 config.storage.path.c_str(), st.error().message().c_str());
+    return nullptr;
+  }
+  return std::move(*st);
+}
+
+} // namespace app

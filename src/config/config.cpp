@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "config.hpp"
+
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+namespace config {
+
+namespace {
+
+[[noreturn]] void
+fail(const std::string& key, const std::string& problem)
+{
+  throw ConfigError(key + ": " + problem);
+}
+
+void
+reject_unknown(const YAML::Node& map, const std::string& prefix, const std::set<std::string>& known)
+{
+  if (!map.IsMap()) {
+    fail(prefix.empty() ? "(top level)" : prefix, "expected a mapping");
+  }
+  for (const auto& kv : map) {
+    const auto key = kv.first.as<std::string>();
+    if (known.count(key) == 0) {
+      fail(prefix.empty() ? key : prefix + "." + key, "unknown key");
+    }
+  }
+}
+
+std::string
+get_string(const YAML::Node& node, const std::string& key)
+{
+  if (!node.IsScalar()) {
+    fail(key, "expected a string");
+  }
+  return node.Scalar();
+}
+
+int
+get_int(const YAML::Node& node, const std::string& key, long min, long max)
+{
+  if (!node.IsScalar()) {
+    fail(key, "expected an integer");
+  }
+  const auto& text = node.Scalar();
+  std::size_t pos = 0;
+  long value = 0;
+  try {
+    value = std::stol(text, &pos);
+  } catch (const std::exception&) {
+    fail(key, "'" + text + "' is not an integer");
+  }
+  if (pos != text.size()) {
+    fail(key, "'" + text + "' is not an integer");
+  }
+  if (value < min || value > max) {
+    fail(key, std::to_string(value) + " is out of range [" + std::to_string(min) + ", "
+                + std::to_string(max) + "]");
+  }
+  return static_cast<int>(value);
+}
+
+bool
+get_bool(const YAML::Node& node, const std::string& key)
+{
+  bool value = false;
+  if (!node.IsScalar() || !YAML::convert<bool>::decode(node, value)) {
+    fail(key, "expected true or false");
+  }
+  return value;
+}
+
+// PS3.5 6.2: AE is 1-16 characters of the default repertoire, no backslash or
+// control characters; leading/trailing spaces are insignificant.
+void
+check_ae_title(const std::string& ae, const std::string& key)
+{
+  if (ae.empty() || ae.size() > 16) {
+    fail(key, "AE title must be 1 to 16 characters");
+  }
+  for (const unsigned char c : ae) {
+    if (c < 0x20 || c >= 0x7F || c == '\\') {
+      fail(key, "AE title has a character outside the DICOM default repertoire");
+    }
+  }
+  if (ae.find_first_not_of(' ') == std::string::npos) {
+    fail(key, "AE title must not be only spaces");
+  }
+}
+
+void
+check_ipv4(const std::string& host, const std::string& key)
+{
+  int parts = 0;
+  std::stringstream ss(host);
+  std::string part;
+  while (std::getline(ss, part, '.')) {
+    if (part.empty() || part.size() > 3 || part.find_first_not_of("0123456789") != std::string::npos
+        || std::stoi(part) > 255) {
+      fail(key, "'" + host + "' is not an IPv4 address");
+    }
+    ++parts;
+  }
+  if (parts != 4 || host.back() == '.') {
+    fail(key, "'" + host + "' is not an IPv4 address");
+  }
+}
+
+void
+parse_node(const YAML::Node& n, Node& out)
+{
+  reject_unknown(n,
+                 "node",
+                 {"ae_title",
+                  "bind",
+                  "port",
+                  "max_associations",
+                  "max_pdu",
+                  "acse_timeout",
+                  "dimse_timeout",
+                  "idle_timeout",
+                  "shutdown_grace",
+                  "check_called_ae",
+                  "allowed_peers"});
+  if (n["ae_title"]) {
+    out.ae_title = get_string(n["ae_title"], "node.ae_title");
+  }
+  if (n["bind"]) {
+    out.bind = get_string(n["bind"], "node.bind");
+  }
+  if (n["port"]) {
+    out.port = get_int(n["port"], "node.port", 1, 65535);
+  }
+  if (n["max_associations"]) {
+    out.max_associations = get_int(n["max_associations"], "node.max_associations", 1, 1024);
+  }
+  if (n["max_pdu"]) {
+    // PS3.8 D.1: DCMTK sends at most 131072-byte PDUs and needs >= 4096.
+    out.max_pdu = get_int(n["max_pdu"], "node.max_pdu", 4096, 131072);
+  }
+  if (n["acse_timeout"]) {
+    out.acse_timeout = get_int(n["acse_timeout"], "node.acse_timeout", 1, 3600);
+  }
+  if (n["dimse_timeout"]) {
+    out.dimse_timeout = get_int(n["dimse_timeout"], "node.dimse_timeout", 1, 86400);
+  }
+  if (n["idle_timeout"]) {
+    out.idle_timeout = get_int(n["idle_timeout"], "node.idle_timeout", 1, 86400);
+  }
+  if (n["shutdown_grace"]) {
+    out.shutdown_grace = get_int(n["shutdown_grace"], "node.shutdown_grace", 0, 3600);
+  }
+  if (n["check_called_ae"]) {
+    out.check_called_ae = get_bool(n["check_called_ae"], "node.check_called_ae");
+  }
+  if (const auto peers = n["allowed_peers"]) {
+    if (!peers.IsSequence() && !peers.IsNull()) {
+      fail("node.allowed_peers", "expected a list of {ae, host}");
+    }
+    std::size_t i = 0;
+    for (const auto& p : peers) {
+      const auto key = "node.allowed_peers[" + std::to_string(i++) + "]";
+      reject_unknown(p, key, {"ae", "host"});
+      Peer peer;
+      if (p["ae"]) {
+        peer.ae_title = get_string(p["ae"], key + ".ae");
+        check_ae_title(peer.ae_title, key + ".ae");
+      }
+      if (p["host"]) {
+        peer.host = get_string(p["host"], key + ".host");
+        check_ipv4(peer.host, key + ".host");
+      }
+      if (peer.ae_title.empty() && peer.host.empty()) {
+        fail(key, "needs ae, host or both");
+      }
+      out.allowed_peers.push_back(peer);
+    }
+  }
+}
+
+void
+parse_storage(const YAML::Node& n, Storage& out)
+{
+  reject_unknown(n, "storage", {"path", "duplicates", "fallback_charset"});
+  if (n["path"]) {
+    out.path = get_string(n["path"], "storage.path");
+    if (out.path.empty()) {
+      fail("storage.path", "must not be empty");
+    }
+  }
+  if (n["duplicates"]) {
+    const auto v = get_string(n["duplicates"], "storage.duplicates");
+    if (v == "keep_first") {
+      out.duplicates = DuplicatePolicy::keep_first;
+    } else if (v == "replace") {
+      out.duplicates = DuplicatePolicy::replace;
+    } else if (v == "reject") {
+      out.duplicates = DuplicatePolicy::reject;
+    } else {
+      fail("storage.duplicates", "'" + v + "' is not one of keep_first, replace, reject");
+    }
+  }
+  if (n["fallback_charset"]) {
+    out.fallback_charset = get_string(n["fallback_charset"], "storage.fallback_charset");
+  }
+}
+
+void
+parse_modalities(const YAML::Node& n, std::map<std::string, Modality>& out)
+{
+  if (n.IsNull()) {
+    return;
+  }
+  if (!n.IsMap()) {
+    fail("modalities", "expected a mapping of name to {ae, host, port}");
+  }
+  for (const auto& kv : n) {
+    const auto name = kv.first.as<std::string>();
+    const auto key = "modalities." + name;
+    reject_unknown(kv.second, key, {"ae", "host", "port"});
+    Modality m;
+    if (!kv.second["ae"]) {
+      fail(key + ".ae", "missing");
+    }
+    m.ae_title = get_string(kv.second["ae"], key + ".ae");
+    check_ae_title(m.ae_title, key + ".ae");
+    if (!kv.second["host"]) {
+      fail(key + ".host", "missing");
+    }
+    m.host = get_string(kv.second["host"], key + ".host");
+    if (m.host.empty()) {
+      fail(key + ".host", "must not be empty");
+    }
+    if (!kv.second["port"]) {
+      fail(key + ".port", "missing");
+    }
+    m.port = get_int(kv.second["port"], key + ".port", 1, 65535);
+    out.emplace(name, m);
+  }
+}
+
+void
+parse_log(const YAML::Node& n, Log& out)
+{
+  reject_unknown(n, "log", {"level", "dcmtk_level"});
+  static const std::set<std::string> k_levels{"trace", "debug", "info", "warn", "error", "off"};
+  if (n["level"]) {
+    out.level = get_string(n["level"], "log.level");
+    if (k_levels.count(out.level) == 0) {
+      fail("log.level", "'" + out.level + "' is not one of trace, debug, info, warn, error, off");
+    }
+  }
+  if (n["dcmtk_level"]) {
+    out.dcmtk_level = get_string(n["dcmtk_level"], "log.dcmtk_level");
+    if (k_levels.count(out.dcmtk_level) == 0) {
+      fail("log.dcmtk_level",
+           "'" + out.dcmtk_level + "' is not one of trace, debug, info, warn, error, off");
+    }
+  }
+}
+
+} // namespace
+
+Config
+parse(const std::string& yaml_text)
+{
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    throw ConfigError("(yaml) line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  Config config;
+  if (root.IsNull()) {
+    return config;
+  }
+  try {
+    reject_unknown(root, "", {"node", "storage", "modalities", "log"});
+    if (root["node"]) {
+      parse_node(root["node"], config.node);
+    }
+    if (root["storage"]) {
+      parse_storage(root["storage"], config.storage);
+    }
+    if (root["modalities"]) {
+      parse_modalities(root["modalities"], config.modalities);
+    }
+    if (root["log"]) {
+      parse_log(root["log"], config.log);
+    }
+  } catch (const YAML::Exception& e) {
+    throw ConfigError("(yaml) " + e.msg);
+  }
+  validate(config);
+  return config;
+}
+
+Config
+load(const std::filesystem::path& file)
+{
+  std::ifstream in(file);
+  if (!in) {
+    throw ConfigError(file.string() + ": cannot read the configuration file");
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    return parse(ss.str());
+  } catch (const ConfigError& e) {
+    throw ConfigError(file.string() + ": " + e.what());
+  }
+}
+
+void
+validate(const Config& config)
+{
+  check_ae_title(config.node.ae_title, "node.ae_title");
+  check_ipv4(config.node.bind, "node.bind");
+  if (config.node.max_pdu % 2 != 0) {
+    fail("node.max_pdu", "must be even");
+  }
+  std::set<std::string> aes;
+  for (const auto& [name, m] : config.modalities) {
+    if (!aes.insert(m.ae_title).second) {
+      fail("modalities." + name + ".ae", "AE title '" + m.ae_title + "' is used twice");
+    }
+  }
+}
+
+std::string
+to_string(DuplicatePolicy policy)
+{
+  switch (policy) {
+  case DuplicatePolicy::keep_first:
+    return "keep_first";
+  case DuplicatePolicy::replace:
+    return "replace";
+  case DuplicatePolicy::reject:
+    return "reject";
+  }
+  return "?";
+}
+
+} // namespace config

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+// The node's configuration as plain structs with in-class defaults: the
+// embedded default is `Config{}`. Built once by load(), then passed by const&.
+namespace config {
+
+// Thrown by load() and validate(): what() is one line naming the key.
+class ConfigError : public std::runtime_error
+{
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// A calling AE title and/or host allowed to associate. Empty field = any.
+struct Peer
+{
+  std::string ae_title;
+  std::string host;
+};
+
+// A remote DICOM node we may send to (C-MOVE destination, forwarding target).
+struct Modality
+{
+  std::string ae_title;
+  std::string host;
+  int port = 104;
+};
+
+struct Node
+{
+  std::string ae_title = "CLOUDFILM";
+  std::string bind = "0.0.0.0"; // IPv4 address; DCMTK 3.6.7 is IPv4 only
+  int port = 11112;
+  int max_associations = 16;
+  int max_pdu = 65536;    // announced maximum PDU length, PS3.8 D.1
+  int acse_timeout = 30;  // seconds, reading the A-ASSOCIATE-RQ and release
+  int dimse_timeout = 60; // seconds, inside one DIMSE message
+  int idle_timeout = 300; // seconds without a command before we abort
+  int shutdown_grace = 30; // seconds running associations get on SIGTERM
+  bool check_called_ae = false;
+  std::vector<Peer> allowed_peers; // empty: anyone may associate
+};
+
+enum class DuplicatePolicy { keep_first, replace, reject };
+
+struct Storage
+{
+  std::filesystem::path path = "cloudfilm-data";
+  DuplicatePolicy duplicates = DuplicatePolicy::keep_first;
+  // Assumed for text without a (usable) SpecificCharacterSet that is not UTF-8.
+  std::string fallback_charset = "GB18030";
+};
+
+struct Log
+{
+  std::string level = "info";
+  std::string dcmtk_level = "warn";
+};
+
+struct Config
+{
+  Node node;
+  Storage storage;
+  std::map<std::string, Modality> modalities; // name -> modality
+  Log log;
+};
+
+// Parse YAML text. Unknown keys, wrong types and out-of-range values throw
+// ConfigError naming the key.
+Config parse(const std::string& yaml_text);
+
+// Read and parse `file`.
+Config load(const std::filesystem::path& file);
+
+// Check cross-field rules; throws ConfigError.
+void validate(const Config& config);
+
+std::string to_string(DuplicatePolicy policy);
+
+} // namespace config

@@ -1,0 +1,34 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <atomic>
+#include <chrono>
+
+struct T_ASC_Association;
+
+namespace store {
+class IngestSink;
+}
+
+namespace net {
+struct ServerOptions;
+}
+
+namespace net::internal {
+
+// Shared by all associations of one server.
+struct ServiceContext
+{
+  const ServerOptions& options;
+  store::IngestSink& sink;
+  std::atomic<bool>& stopping;
+  // When stopping: the moment running associations are aborted.
+  std::atomic<std::chrono::steady_clock::rep>& abort_at;
+};
+
+// Serve an acknowledged association until the peer releases or aborts, the
+// idle timeout passes, or shutdown's grace period ends. Does not drop or
+// destroy `assoc`. Never throws.
+void serve_association(T_ASC_Association* assoc, const ServiceContext& context);
+
+} // namespace net::internal

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "status.hpp"
+
+#include <dicom/errors.hpp>
+
+#include <store/errors.hpp>
+
+namespace net::internal {
+
+namespace {
+
+constexpr std::uint16_t k_refused_out_of_resources = 0xA700;
+constexpr std::uint16_t k_error_dataset_mismatch = 0xA900;
+constexpr std::uint16_t k_error_cannot_understand = 0xC000;
+constexpr std::uint16_t k_duplicate_sop_instance = 0x0111;
+
+std::string
+comment(const std::string& text)
+{
+  // LO: 64 characters; keep it ASCII, it goes into the command set.
+  std::string out;
+  for (const char c : text) {
+    if (out.size() == 64) {
+      break;
+    }
+    out += (c >= 0x20 && c < 0x7F && c != '\\') ? c : '?';
+  }
+  return out;
+}
+
+} // namespace
+
+DimseStatus
+store_failure_status(const core::Error& error)
+{
+  const auto& code = error.code;
+  if (code.category() == dicom::error_category()) {
+    switch (static_cast<dicom::Errc>(code.value())) {
+    case dicom::Errc::missing_uid:
+    case dicom::Errc::uid_mismatch:
+      return {k_error_dataset_mismatch, comment(error.detail)};
+    case dicom::Errc::not_dicom:
+    case dicom::Errc::malformed:
+      return {k_error_cannot_understand, comment("dataset does not parse")};
+    case dicom::Errc::write_failed:
+      break;
+    }
+    return {k_refused_out_of_resources, comment(code.message())};
+  }
+  if (code.category() == store::error_category()) {
+    switch (static_cast<store::Errc>(code.value())) {
+    case store::Errc::duplicate_rejected:
+      return {k_duplicate_sop_instance, comment("SOP instance already stored")};
+    case store::Errc::disk_full:
+      return {k_refused_out_of_resources, comment("storage full")};
+    case store::Errc::index_failed:
+      return {k_refused_out_of_resources, comment("index unavailable")};
+    case store::Errc::io_failed:
+    case store::Errc::not_found:
+      break;
+    }
+    return {k_refused_out_of_resources, comment("storage failure")};
+  }
+  return {k_refused_out_of_resources, comment(code.message())};
+}
+
+} // namespace net::internal

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "server.hpp"
+
+#include "internal/association.hpp"
+#include "internal/listener.hpp"
+#include "internal/negotiation.hpp"
+
+#include <core/log.hpp>
+#include <core/strings.hpp>
+
+#include <dcmtk/config/osconfig.h>
+
+#include <dcmtk/dcmnet/assoc.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace net {
+
+namespace {
+
+// PS3.7 A.2.1: the DICOM Application Context Name.
+constexpr const char* k_dicom_application_context = "1.2.840.10008.3.1.1.1";
+
+void
+reject(T_ASC_Association* assoc, T_ASC_RejectParametersResult result,
+       T_ASC_RejectParametersSource source, T_ASC_RejectParametersReason reason)
+{
+  T_ASC_RejectParameters rej{result, source, reason};
+  ASC_rejectAssociation(assoc, &rej);
+  ASC_dropAssociation(assoc);
+  ASC_destroyAssociation(&assoc);
+}
+
+void
+finish(T_ASC_Association* assoc)
+{
+  ASC_dropSCPAssociation(assoc);
+  ASC_destroyAssociation(&assoc);
+}
+
+} // namespace
+
+class Server::Impl
+{
+public:
+  Impl(const ServerOptions& options, store::IngestSink& sink)
+    : m_options(options), m_context{m_options, sink, m_stopping, m_abort_at}
+  {
+  }
+
+  ~Impl()
+  {
+    stop();
+    wait();
+  }
+
+  core::Result<void> start()
+  {
+    if (auto r = m_listener.open(m_options.bind, m_options.port, m_options.acse_timeout); !r) {
+      return r;
+    }
+    for (int i = 0; i < m_options.max_associations; ++i) {
+      m_workers.emplace_back([this] { work(); });
+    }
+    m_listen_thread = std::thread([this] { listen(); });
+    CF_LOG(info, "net", "listening on " << m_options.bind << ":" << m_options.port << " as "
+                                        << m_options.ae_title << " (max "
+                                        << m_options.max_associations << " associations)");
+    return {};
+  }
+
+  void stop()
+  {
+    if (m_stopping.exchange(true)) {
+      return;
+    }
+    const auto deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(m_options.shutdown_grace);
+    m_abort_at = deadline.time_since_epoch().count();
+    m_cv.notify_all();
+  }
+
+  void wait()
+  {
+    if (m_listen_thread.joinable()) {
+      m_listen_thread.join();
+    }
+    for (auto& w : m_workers) {
+      if (w.joinable()) {
+        w.join();
+      }
+    }
+    m_workers.clear();
+  }
+
+private:
+  void listen()
+  {
+    while (!m_stopping) {
+      T_ASC_Association* assoc = m_listener.next(m_options.max_pdu, 500);
+      if (assoc != nullptr) {
+        admit(assoc);
+      }
+    }
+    m_listener.close();
+    std::lock_guard<std::mutex> lock(m_mutex);
+    m_listener_finished = true;
+    m_cv.notify_all();
+  }
+
+  // Decide on one association request (PS3.8 7.1.1): refuse or negotiate,
+  // acknowledge and queue it for a worker.
+  void admit(T_ASC_Association* assoc)
+  {
+    const auto& dul = assoc->params->DULparams;
+    const std::string calling(core::trim(dul.callingAPTitle));
+    const std::string called(core::trim(dul.calledAPTitle));
+    const std::string host(dul.callingPresentationAddress);
+    const auto who = calling + "@" + host;
+
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      if (m_busy >= m_options.max_associations) {
+        CF_LOG(warn, "net", who << ": rejected, all " << m_options.max_associations
+                                << " association slots busy");
+        reject(assoc, ASC_RESULT_REJECTEDTRANSIENT,
+               ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
+               ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED);
+        return;
+      }
+    }
+    if (std::string(dul.applicationContextName) != k_dicom_application_context) {
+      CF_LOG(warn, "net", who << ": rejected, application context " << dul.applicationContextName);
+      reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
+             ASC_REASON_SU_APPCONTEXTNAMENOTSUPPORTED);
+      return;
+    }
+    if (m_options.check_called_ae && called != m_options.ae_title) {
+      CF_LOG(warn, "net", who << ": rejected, called AE '" << called << "' is not "
+                              << m_options.ae_title);
+      reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
+             ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED);
+      return;
+    }
+    if (!peer_allowed(calling, host)) {
+      CF_LOG(warn, "net", who << ": rejected, not in allowed_peers");
+      reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
+             ASC_REASON_SU_CALLINGAETITLENOTRECOGNIZED);
+      return;
+    }
+    const int accepted = internal::negotiate(assoc);
+    const auto cond = ASC_acknowledgeAssociation(assoc);
+    if (cond.bad()) {
+      CF_LOG(warn, "net", who << ": cannot acknowledge association: " << cond.text());
+      ASC_dropAssociation(assoc);
+      ASC_destroyAssociation(&assoc);
+      return;
+    }
+    CF_LOG(info, "net", who << ": association accepted (called " << called << ", " << accepted
+                            << " of " << ASC_countPresentationContexts(assoc->params)
+                            << " contexts)");
+    std::lock_guard<std::mutex> lock(m_mutex);
+    ++m_busy;
+    m_queue.push_back(assoc);
+    m_cv.notify_one();
+  }
+
+  bool peer_allowed(const std::string& ae, const std::string& host) const
+  {
+    if (m_options.allowed_peers.empty()) {
+      return true;
+    }
+    for (const auto& p : m_options.allowed_peers) {
+      if ((p.ae_title.empty() || p.ae_title == ae) && (p.host.empty() || p.host == host)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void work()
+  {
+    for (;;) {
+      T_ASC_Association* assoc = nullptr;
+      {
+        std::unique_lock<std::mutex> lock(m_mutex);
+        m_cv.wait(lock, [this] { return !m_queue.empty() || m_listener_finished; });
+        if (m_queue.empty()) {
+          return;
+        }
+        assoc = m_queue.front();
+        m_queue.pop_front();
+      }
+      internal::serve_association(assoc, m_context);
+      finish(assoc);
+      std::lock_guard<std::mutex> lock(m_mutex);
+      --m_busy;
+    }
+  }
+
+  ServerOptions m_options;
+  std::atomic<bool> m_stopping{false};
+  std::atomic<std::chrono::steady_clock::rep> m_abort_at{0};
+  internal::ServiceContext m_context;
+  internal::Listener m_listener;
+  std::thread m_listen_thread;
+  std::vector<std::thread> m_workers;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::deque<T_ASC_Association*> m_queue;
+  int m_busy = 0; // queued + running associations
+  bool m_listener_finished = false; // no more associations will be queued
+};
+
+Server::Server(const ServerOptions& options, store::IngestSink& sink)
+  : m_impl(std::make_unique<Impl>(options, sink))
+{
+}
+
+Server::~Server() = default;
+
+core::Result<void>
+Server::start()
+{
+  return m_impl->start();
+}
+
+void
+Server::stop()
+{
+  m_impl->stop();
+}
+
+void
+Server::wait()
+{
+  m_impl->wait();
+}
+
+} // namespace net

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <core/result.hpp>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace store {
+class IngestSink;
+}
+
+namespace net {
+
+struct AllowedPeer
+{
+  std::string ae_title; // empty: any
+  std::string host;     // IPv4; empty: any
+};
+
+struct ServerOptions
+{
+  std::string ae_title = "CLOUDFILM";
+  std::string bind = "0.0.0.0";
+  int port = 11112;
+  int max_associations = 16;
+  int max_pdu = 65536;
+  int acse_timeout = 30;
+  int dimse_timeout = 60;
+  int idle_timeout = 300;
+  int shutdown_grace = 30;
+  bool check_called_ae = false;
+  std::vector<AllowedPeer> allowed_peers;
+};
+
+// The DICOM upper-layer service: our own listening socket (so the bind
+// address is honoured; DCMTK 3.6.7 binds INADDR_ANY only), one listener
+// thread that reads and negotiates A-ASSOCIATE-RQs, and a bounded pool of
+// worker threads, one association each. When every worker is busy, new
+// associations are rejected with "local limit exceeded" (PS3.8 7.1.1.9).
+class Server
+{
+public:
+  Server(const ServerOptions& options, store::IngestSink& sink);
+  ~Server(); // stops and joins
+
+  // Bind, listen and start the threads. Returns once the port accepts
+  // connections. Errors: the bind/listen errno, or DCMTK's network init.
+  core::Result<void> start();
+
+  // Stop accepting. Running associations may finish for shutdown_grace
+  // seconds, then are aborted. Returns at once; wait() joins.
+  void stop();
+  void wait();
+
+private:
+  class Impl;
+  std::unique_ptr<Impl> m_impl;
+};
+
+} // namespace net

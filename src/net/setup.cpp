@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "setup.hpp"
+
+#include <dcmtk/config/osconfig.h>
+
+#include <dcmtk/dcmnet/dul.h>
+
+#include <csignal>
+#include <cstdlib>
+
+namespace net {
+
+void
+setup_network()
+{
+  dcmDisableGethostbyaddr.set(OFTrue);
+  ::setenv("TCP_NODELAY", "1", 1);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+} // namespace net

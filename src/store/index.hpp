@@ -1,0 +1,50 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "ingest.hpp"
+#include "query.hpp"
+
+#include <dicom/instance_info.hpp>
+
+#include <functional>
+#include <memory>
+
+// The patient/study/series/instance index. An interface, so a PostgreSQL
+// index can replace SQLite for sites that outgrow one machine.
+namespace store {
+
+struct StoredFile
+{
+  std::string relative_path; // under the store root, '/'-separated
+  std::uint64_t size = 0;
+};
+
+enum class AddOutcome { added, already_indexed };
+
+// Thread-safe. Errors are store::Errc::index_failed with the database's text.
+class Index : public Query
+{
+public:
+  // Index one instance; patient, study and series rows are created from its
+  // attributes when new (first instance wins). already_indexed if the SOP
+  // Instance UID is present (nothing changes).
+  virtual core::Result<AddOutcome>
+  add(const dicom::InstanceInfo& info, const StoredFile& file, const Origin& origin) = 0;
+
+  // Remove one instance, and its series, study and patient when they become
+  // empty. False if it was not indexed.
+  virtual core::Result<bool> remove(const std::string& sop_uid) = 0;
+
+  // Call `f(sop_uid, relative_path)` for every indexed instance.
+  virtual core::Result<void>
+  for_each_file(const std::function<void(const std::string&, const std::string&)>& f) = 0;
+
+  // Cross-check the stored counters against the rows; repair if asked.
+  // Returns the number of entities whose counters were wrong.
+  virtual core::Result<long> check_counters(bool repair) = 0;
+};
+
+// Open (creating if needed) the SQLite index at `file` (WAL mode).
+core::Result<std::unique_ptr<Index>> open_sqlite_index(const std::filesystem::path& file);
+
+} // namespace store

@@ -1,0 +1,721 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "errors.hpp"
+#include "index.hpp"
+
+#include <dicom/person_name.hpp>
+
+#include <core/strings.hpp>
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+
+namespace store {
+
+namespace {
+
+// Internal: thrown by the helpers below, caught at every Index method.
+struct SqlError : std::runtime_error
+{
+  using std::runtime_error::runtime_error;
+};
+
+constexpr const char* k_schema = R"SQL(
+CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT OR IGNORE INTO meta VALUES('schema_version', '1');
+
+CREATE TABLE IF NOT EXISTS patients(
+  id INTEGER PRIMARY KEY,
+  patient_key TEXT NOT NULL UNIQUE,
+  patient_id TEXT NOT NULL,
+  issuer_of_patient_id TEXT NOT NULL,
+  patient_name TEXT NOT NULL,
+  name_alpha TEXT NOT NULL,
+  name_ideo TEXT NOT NULL,
+  name_phon TEXT NOT NULL,
+  birth_date TEXT NOT NULL,
+  sex TEXT NOT NULL,
+  num_studies INTEGER NOT NULL DEFAULT 0,
+  num_series INTEGER NOT NULL DEFAULT 0,
+  num_instances INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS patients_patient_id ON patients(patient_id);
+CREATE INDEX IF NOT EXISTS patients_name_alpha ON patients(name_alpha);
+CREATE INDEX IF NOT EXISTS patients_name_ideo ON patients(name_ideo);
+CREATE INDEX IF NOT EXISTS patients_name_phon ON patients(name_phon);
+
+CREATE TABLE IF NOT EXISTS studies(
+  id INTEGER PRIMARY KEY,
+  patient_fk INTEGER NOT NULL REFERENCES patients(id),
+  study_uid TEXT NOT NULL UNIQUE,
+  study_date TEXT NOT NULL,
+  study_time TEXT NOT NULL,
+  accession_number TEXT NOT NULL,
+  study_id TEXT NOT NULL,
+  description TEXT NOT NULL,
+  referring_physician TEXT NOT NULL,
+  referring_norm TEXT NOT NULL,
+  patient_age TEXT NOT NULL,
+  num_series INTEGER NOT NULL DEFAULT 0,
+  num_instances INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS studies_patient ON studies(patient_fk);
+CREATE INDEX IF NOT EXISTS studies_date ON studies(study_date, study_time);
+CREATE INDEX IF NOT EXISTS studies_accession ON studies(accession_number);
+
+CREATE TABLE IF NOT EXISTS series(
+  id INTEGER PRIMARY KEY,
+  study_fk INTEGER NOT NULL REFERENCES studies(id),
+  series_uid TEXT NOT NULL UNIQUE,
+  modality TEXT NOT NULL,
+  series_number INTEGER,
+  description TEXT NOT NULL,
+  series_date TEXT NOT NULL,
+  series_time TEXT NOT NULL,
+  body_part TEXT NOT NULL,
+  performing_physician TEXT NOT NULL,
+  performing_norm TEXT NOT NULL,
+  institution_name TEXT NOT NULL,
+  protocol_name TEXT NOT NULL,
+  station_name TEXT NOT NULL,
+  manufacturer TEXT NOT NULL,
+  num_instances INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX IF NOT EXISTS series_study ON series(study_fk);
+CREATE INDEX IF NOT EXISTS series_modality ON series(modality);
+
+CREATE TABLE IF NOT EXISTS instances(
+  id INTEGER PRIMARY KEY,
+  series_fk INTEGER NOT NULL REFERENCES series(id),
+  sop_uid TEXT NOT NULL UNIQUE,
+  sop_class_uid TEXT NOT NULL,
+  instance_number INTEGER,
+  transfer_syntax TEXT NOT NULL,
+  path TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  creation_date TEXT NOT NULL,
+  creation_time TEXT NOT NULL,
+  content_date TEXT NOT NULL,
+  content_time TEXT NOT NULL,
+  image_comments TEXT NOT NULL,
+  number_of_frames INTEGER,
+  rows INTEGER,
+  columns INTEGER,
+  charset TEXT NOT NULL,
+  charset_note TEXT NOT NULL,
+  origin_kind TEXT NOT NULL,
+  origin_peer TEXT NOT NULL,
+  received_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS instances_series ON instances(series_fk);
+
+-- Counters kept by triggers, so C-FIND's NumberOf*Related* are O(1).
+CREATE TRIGGER IF NOT EXISTS instances_ai AFTER INSERT ON instances BEGIN
+  UPDATE series SET num_instances = num_instances + 1 WHERE id = NEW.series_fk;
+  UPDATE studies SET num_instances = num_instances + 1
+    WHERE id = (SELECT study_fk FROM series WHERE id = NEW.series_fk);
+  UPDATE patients SET num_instances = num_instances + 1
+    WHERE id = (SELECT patient_fk FROM studies WHERE id =
+                (SELECT study_fk FROM series WHERE id = NEW.series_fk));
+END;
+CREATE TRIGGER IF NOT EXISTS instances_ad AFTER DELETE ON instances BEGIN
+  UPDATE series SET num_instances = num_instances - 1 WHERE id = OLD.series_fk;
+  UPDATE studies SET num_instances = num_instances - 1
+    WHERE id = (SELECT study_fk FROM series WHERE id = OLD.series_fk);
+  UPDATE patients SET num_instances = num_instances - 1
+    WHERE id = (SELECT patient_fk FROM studies WHERE id =
+                (SELECT study_fk FROM series WHERE id = OLD.series_fk));
+END;
+CREATE TRIGGER IF NOT EXISTS series_ai AFTER INSERT ON series BEGIN
+  UPDATE studies SET num_series = num_series + 1 WHERE id = NEW.study_fk;
+  UPDATE patients SET num_series = num_series + 1
+    WHERE id = (SELECT patient_fk FROM studies WHERE id = NEW.study_fk);
+END;
+CREATE TRIGGER IF NOT EXISTS series_ad AFTER DELETE ON series BEGIN
+  UPDATE studies SET num_series = num_series - 1 WHERE id = OLD.study_fk;
+  UPDATE patients SET num_series = num_series - 1
+    WHERE id = (SELECT patient_fk FROM studies WHERE id = OLD.study_fk);
+END;
+CREATE TRIGGER IF NOT EXISTS studies_ai AFTER INSERT ON studies BEGIN
+  UPDATE patients SET num_studies = num_studies + 1 WHERE id = NEW.patient_fk;
+END;
+CREATE TRIGGER IF NOT EXISTS studies_ad AFTER DELETE ON studies BEGIN
+  UPDATE patients SET num_studies = num_studies - 1 WHERE id = OLD.patient_fk;
+END;
+)SQL";
+
+class Stmt
+{
+public:
+  Stmt(sqlite3* db, const char* sql) : m_db(db)
+  {
+    if (sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr) != SQLITE_OK) {
+      throw SqlError(std::string("prepare: ") + sqlite3_errmsg(db));
+    }
+  }
+  ~Stmt()
+  {
+    sqlite3_finalize(m_stmt);
+  }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+
+  Stmt& bind(int i, const std::string& v)
+  {
+    check(sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
+    return *this;
+  }
+  Stmt& bind(int i, std::int64_t v)
+  {
+    check(sqlite3_bind_int64(m_stmt, i, v));
+    return *this;
+  }
+  Stmt& bind(int i, const std::optional<long>& v)
+  {
+    check(v ? sqlite3_bind_int64(m_stmt, i, *v) : sqlite3_bind_null(m_stmt, i));
+    return *this;
+  }
+  // True while there is a row.
+  bool step()
+  {
+    const int rc = sqlite3_step(m_stmt);
+    if (rc == SQLITE_ROW) {
+      return true;
+    }
+    if (rc == SQLITE_DONE) {
+      return false;
+    }
+    throw SqlError(std::string("step: ") + sqlite3_errmsg(m_db));
+  }
+  void reset()
+  {
+    sqlite3_reset(m_stmt);
+    sqlite3_clear_bindings(m_stmt);
+  }
+  std::string text(int col) const
+  {
+    const auto* p = sqlite3_column_text(m_stmt, col);
+    return p ? std::string(reinterpret_cast<const char*>(p),
+                           static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)))
+             : std::string();
+  }
+  std::int64_t int64(int col) const
+  {
+    return sqlite3_column_int64(m_stmt, col);
+  }
+  std::optional<long> opt_int(int col) const
+  {
+    if (sqlite3_column_type(m_stmt, col) == SQLITE_NULL) {
+      return std::nullopt;
+    }
+    return static_cast<long>(sqlite3_column_int64(m_stmt, col));
+  }
+
+private:
+  void check(int rc)
+  {
+    if (rc != SQLITE_OK) {
+      throw SqlError(std::string("bind: ") + sqlite3_errmsg(m_db));
+    }
+  }
+
+  sqlite3* m_db;
+  sqlite3_stmt* m_stmt = nullptr;
+};
+
+// Resets a statement on scope exit so it can be reused.
+struct Resetter
+{
+  Stmt& stmt;
+  ~Resetter()
+  {
+    stmt.reset();
+  }
+};
+
+std::string
+now_utc()
+{
+  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+const char*
+origin_name(Origin::Kind kind)
+{
+  switch (kind) {
+  case Origin::Kind::dimse:
+    return "dimse";
+  case Origin::Kind::source:
+    return "source";
+  case Origin::Kind::import:
+    return "import";
+  }
+  return "?";
+}
+
+core::Error
+index_error(const std::exception& e)
+{
+  return core::make_error(Errc::index_failed, e.what());
+}
+
+class SqliteIndex final : public Index
+{
+public:
+  explicit SqliteIndex(sqlite3* db) : m_db(db)
+  {
+  }
+  ~SqliteIndex() override
+  {
+    m_stmts.clear();
+    sqlite3_close(m_db);
+  }
+
+  void init()
+  {
+    exec("PRAGMA journal_mode=WAL");
+    // NORMAL in WAL mode survives a process crash (kill -9); after a power
+    // loss the startup check re-indexes files whose rows were lost.
+    exec("PRAGMA synchronous=NORMAL");
+    exec("PRAGMA foreign_keys=ON");
+    exec(k_schema);
+  }
+
+  core::Result<AddOutcome>
+  add(const dicom::InstanceInfo& info, const StoredFile& file, const Origin& origin) override
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      Transaction tx(*this);
+      const auto patient = upsert_patient(info);
+      const auto study = upsert_study(info, patient);
+      const auto series = upsert_series(info, study);
+      auto& ins = stmt(R"SQL(
+        INSERT INTO instances(series_fk, sop_uid, sop_class_uid, instance_number, transfer_syntax,
+          path, size, creation_date, creation_time, content_date, content_time, image_comments,
+          number_of_frames, rows, columns, charset, charset_note, origin_kind, origin_peer,
+          received_at)
+        VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+        ON CONFLICT(sop_uid) DO NOTHING)SQL");
+      Resetter r{ins};
+      ins.bind(1, series)
+        .bind(2, info.sop_instance_uid)
+        .bind(3, info.sop_class_uid)
+        .bind(4, info.instance_number)
+        .bind(5, info.transfer_syntax_uid)
+        .bind(6, file.relative_path)
+        .bind(7, static_cast<std::int64_t>(file.size))
+        .bind(8, info.instance_creation_date)
+        .bind(9, info.instance_creation_time)
+        .bind(10, info.content_date)
+        .bind(11, info.content_time)
+        .bind(12, info.image_comments)
+        .bind(13, info.number_of_frames)
+        .bind(14, info.rows)
+        .bind(15, info.columns)
+        .bind(16, info.specific_character_set)
+        .bind(17, info.charset_note)
+        .bind(18, std::string(origin_name(origin.kind)))
+        .bind(19, origin.peer)
+        .bind(20, now_utc());
+      ins.step();
+      const bool added = sqlite3_changes(m_db) > 0;
+      tx.commit();
+      return added ? AddOutcome::added : AddOutcome::already_indexed;
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  core::Result<bool> remove(const std::string& sop_uid) override
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      Transaction tx(*this);
+      auto& find = stmt(R"SQL(
+        SELECT i.id, s.id, st.id, st.patient_fk FROM instances i
+        JOIN series s ON s.id = i.series_fk JOIN studies st ON st.id = s.study_fk
+        WHERE i.sop_uid = ?)SQL");
+      Resetter r{find};
+      find.bind(1, sop_uid);
+      if (!find.step()) {
+        return false;
+      }
+      const auto instance_id = find.int64(0);
+      const auto series_id = find.int64(1);
+      const auto study_id = find.int64(2);
+      const auto patient_id = find.int64(3);
+      run("DELETE FROM instances WHERE id = ?", instance_id);
+      run("DELETE FROM series WHERE id = ? AND num_instances <= 0", series_id);
+      run("DELETE FROM studies WHERE id = ? AND num_series <= 0", study_id);
+      run("DELETE FROM patients WHERE id = ? AND num_studies <= 0", patient_id);
+      tx.commit();
+      return true;
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  core::Result<void>
+  for_each_file(const std::function<void(const std::string&, const std::string&)>& f) override
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      Stmt q(m_db, "SELECT sop_uid, path FROM instances");
+      while (q.step()) {
+        f(q.text(0), q.text(1));
+      }
+      return {};
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  core::Result<long> check_counters(bool repair) override
+  {
+    static constexpr const char* k_checks[][2] = {
+      {"SELECT count(*) FROM series s WHERE num_instances != "
+       "(SELECT count(*) FROM instances WHERE series_fk = s.id)",
+       "UPDATE series SET num_instances = (SELECT count(*) FROM instances WHERE series_fk = "
+       "series.id)"},
+      {"SELECT count(*) FROM studies st WHERE num_series != (SELECT count(*) FROM series WHERE "
+       "study_fk = st.id) OR num_instances != (SELECT count(*) FROM instances i JOIN series s ON "
+       "s.id = i.series_fk WHERE s.study_fk = st.id)",
+       "UPDATE studies SET num_series = (SELECT count(*) FROM series WHERE study_fk = studies.id), "
+       "num_instances = (SELECT count(*) FROM instances i JOIN series s ON s.id = i.series_fk "
+       "WHERE s.study_fk = studies.id)"},
+      {"SELECT count(*) FROM patients p WHERE num_studies != (SELECT count(*) FROM studies WHERE "
+       "patient_fk = p.id) OR num_series != (SELECT count(*) FROM series s JOIN studies st ON "
+       "st.id = s.study_fk WHERE st.patient_fk = p.id) OR num_instances != (SELECT count(*) FROM "
+       "instances i JOIN series s ON s.id = i.series_fk JOIN studies st ON st.id = s.study_fk "
+       "WHERE st.patient_fk = p.id)",
+       "UPDATE patients SET num_studies = (SELECT count(*) FROM studies WHERE patient_fk = "
+       "patients.id), num_series = (SELECT count(*) FROM series s JOIN studies st ON st.id = "
+       "s.study_fk WHERE st.patient_fk = patients.id), num_instances = (SELECT count(*) FROM "
+       "instances i JOIN series s ON s.id = i.series_fk JOIN studies st ON st.id = s.study_fk "
+       "WHERE st.patient_fk = patients.id)"},
+      {"SELECT (SELECT count(*) FROM series s WHERE NOT EXISTS (SELECT 1 FROM instances WHERE "
+       "series_fk = s.id)) + (SELECT count(*) FROM studies st WHERE NOT EXISTS (SELECT 1 FROM "
+       "series WHERE study_fk = st.id)) + (SELECT count(*) FROM patients p WHERE NOT EXISTS "
+       "(SELECT 1 FROM studies WHERE patient_fk = p.id))",
+       "DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM instances WHERE series_fk = "
+       "series.id); DELETE FROM studies WHERE NOT EXISTS (SELECT 1 FROM series WHERE study_fk = "
+       "studies.id); DELETE FROM patients WHERE NOT EXISTS (SELECT 1 FROM studies WHERE "
+       "patient_fk = patients.id)"},
+    };
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      long wrong = 0;
+      for (const auto& check : k_checks) {
+        Stmt q(m_db, check[0]);
+        q.step();
+        const auto n = q.int64(0);
+        wrong += static_cast<long>(n);
+        if (n > 0 && repair) {
+          exec(check[1]);
+        }
+      }
+      return wrong;
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  core::Result<std::vector<PatientRow>> patients() override
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      std::vector<PatientRow> rows;
+      Stmt q(m_db,
+             "SELECT patient_id, patient_name, birth_date, sex, num_studies, num_series, "
+             "num_instances FROM patients ORDER BY patient_name, patient_id");
+      while (q.step()) {
+        rows.push_back({q.text(0), q.text(1), q.text(2), q.text(3), static_cast<long>(q.int64(4)),
+                        static_cast<long>(q.int64(5)), static_cast<long>(q.int64(6))});
+      }
+      return rows;
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  core::Result<std::vector<StudyRow>> studies() override
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      std::vector<StudyRow> rows;
+      Stmt q(m_db, R"SQL(
+        SELECT p.patient_id, p.patient_name, st.study_uid, st.study_date, st.study_time,
+               st.accession_number, st.study_id, st.description,
+               (SELECT group_concat(m, '\') FROM
+                  (SELECT DISTINCT modality AS m FROM series
+                   WHERE study_fk = st.id AND modality != '' ORDER BY m)),
+               st.num_series, st.num_instances
+        FROM studies st JOIN patients p ON p.id = st.patient_fk
+        ORDER BY st.study_date DESC, st.study_time DESC, st.id)SQL");
+      while (q.step()) {
+        StudyRow row;
+        row.patient_id = q.text(0);
+        row.patient_name = q.text(1);
+        row.study_instance_uid = q.text(2);
+        row.study_date = q.text(3);
+        row.study_time = q.text(4);
+        row.accession_number = q.text(5);
+        row.study_id = q.text(6);
+        row.description = q.text(7);
+        const auto mods = q.text(8);
+        if (!mods.empty()) {
+          row.modalities = core::split(mods, '\\');
+        }
+        row.series_count = static_cast<long>(q.int64(9));
+        row.instance_count = static_cast<long>(q.int64(10));
+        rows.push_back(std::move(row));
+      }
+      return rows;
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  core::Result<std::vector<SeriesRow>> series(const std::string& study_uid) override
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      std::vector<SeriesRow> rows;
+      Stmt q(m_db, R"SQL(
+        SELECT st.study_uid, s.series_uid, s.modality, s.series_number, s.description,
+               s.series_date, s.series_time, s.body_part, s.num_instances
+        FROM series s JOIN studies st ON st.id = s.study_fk
+        WHERE st.study_uid = ?
+        ORDER BY s.series_number IS NULL, s.series_number, s.series_uid)SQL");
+      q.bind(1, study_uid);
+      while (q.step()) {
+        rows.push_back({q.text(0), q.text(1), q.text(2), q.opt_int(3), q.text(4), q.text(5),
+                        q.text(6), q.text(7), static_cast<long>(q.int64(8))});
+      }
+      return rows;
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  core::Result<std::vector<InstanceRow>> instances(const std::string& series_uid) override
+  {
+    return select_instances("s.series_uid = ?", series_uid);
+  }
+
+  core::Result<std::optional<InstanceRow>> instance(const std::string& sop_uid) override
+  {
+    auto rows = select_instances("i.sop_uid = ?", sop_uid);
+    if (!rows) {
+      return rows.error();
+    }
+    if (rows->empty()) {
+      return std::optional<InstanceRow>();
+    }
+    return std::optional<InstanceRow>(std::move(rows->front()));
+  }
+
+private:
+  class Transaction
+  {
+  public:
+    explicit Transaction(SqliteIndex& index) : m_index(index)
+    {
+      m_index.exec("BEGIN IMMEDIATE");
+    }
+    ~Transaction()
+    {
+      if (!m_done) {
+        sqlite3_exec(m_index.m_db, "ROLLBACK", nullptr, nullptr, nullptr);
+      }
+    }
+    void commit()
+    {
+      m_index.exec("COMMIT");
+      m_done = true;
+    }
+
+  private:
+    SqliteIndex& m_index;
+    bool m_done = false;
+  };
+
+  core::Result<std::vector<InstanceRow>> select_instances(const std::string& where,
+                                                          const std::string& value)
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      std::vector<InstanceRow> rows;
+      Stmt q(m_db,
+             ("SELECT st.study_uid, s.series_uid, i.sop_uid, i.sop_class_uid, i.instance_number, "
+              "i.transfer_syntax, i.path, i.size FROM instances i JOIN series s ON s.id = "
+              "i.series_fk JOIN studies st ON st.id = s.study_fk WHERE "
+              + where + " ORDER BY i.instance_number IS NULL, i.instance_number, i.sop_uid")
+               .c_str());
+      q.bind(1, value);
+      while (q.step()) {
+        rows.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.opt_int(4), q.text(5),
+                        q.text(6), static_cast<std::uint64_t>(q.int64(7))});
+      }
+      return rows;
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  void exec(const char* sql)
+  {
+    char* err = nullptr;
+    if (sqlite3_exec(m_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errmsg(m_db);
+      sqlite3_free(err);
+      throw SqlError(msg);
+    }
+  }
+
+  void run(const char* sql, std::int64_t id)
+  {
+    auto& s = stmt(sql);
+    Resetter r{s};
+    s.bind(1, id);
+    s.step();
+  }
+
+  Stmt& stmt(const char* sql)
+  {
+    auto it = m_stmts.find(sql);
+    if (it == m_stmts.end()) {
+      it = m_stmts.emplace(sql, std::make_unique<Stmt>(m_db, sql)).first;
+    }
+    return *it->second;
+  }
+
+  std::int64_t select_id(const char* sql, const std::string& key)
+  {
+    auto& s = stmt(sql);
+    Resetter r{s};
+    s.bind(1, key);
+    if (!s.step()) {
+      throw SqlError(std::string("row vanished: ") + sql);
+    }
+    return s.int64(0);
+  }
+
+  std::int64_t upsert_patient(const dicom::InstanceInfo& info)
+  {
+    // Patients are keyed by ID, issuer and name: cloud films from different
+    // hospitals reuse short patient IDs for different people.
+    const auto keys = dicom::person_name_keys(info.patient_name);
+    const auto key = info.patient_id + '\x1f' + info.issuer_of_patient_id + '\x1f'
+                     + keys.alphabetic + '=' + keys.ideographic + '=' + keys.phonetic;
+    auto& ins = stmt(R"SQL(
+      INSERT INTO patients(patient_key, patient_id, issuer_of_patient_id, patient_name,
+        name_alpha, name_ideo, name_phon, birth_date, sex)
+      VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(patient_key) DO NOTHING)SQL");
+    {
+      Resetter r{ins};
+      ins.bind(1, key)
+        .bind(2, info.patient_id)
+        .bind(3, info.issuer_of_patient_id)
+        .bind(4, info.patient_name)
+        .bind(5, keys.alphabetic)
+        .bind(6, keys.ideographic)
+        .bind(7, keys.phonetic)
+        .bind(8, info.patient_birth_date)
+        .bind(9, info.patient_sex);
+      ins.step();
+    }
+    return select_id("SELECT id FROM patients WHERE patient_key = ?", key);
+  }
+
+  std::int64_t upsert_study(const dicom::InstanceInfo& info, std::int64_t patient)
+  {
+    auto& ins = stmt(R"SQL(
+      INSERT INTO studies(patient_fk, study_uid, study_date, study_time, accession_number,
+        study_id, description, referring_physician, referring_norm, patient_age, created_at)
+      VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(study_uid) DO NOTHING)SQL");
+    {
+      Resetter r{ins};
+      const auto ref = dicom::person_name_keys(info.referring_physician_name);
+      ins.bind(1, patient)
+        .bind(2, info.study_instance_uid)
+        .bind(3, info.study_date)
+        .bind(4, info.study_time)
+        .bind(5, info.accession_number)
+        .bind(6, info.study_id)
+        .bind(7, info.study_description)
+        .bind(8, info.referring_physician_name)
+        .bind(9, ref.alphabetic + '=' + ref.ideographic + '=' + ref.phonetic)
+        .bind(10, info.patient_age)
+        .bind(11, now_utc());
+      ins.step();
+    }
+    return select_id("SELECT id FROM studies WHERE study_uid = ?", info.study_instance_uid);
+  }
+
+  std::int64_t upsert_series(const dicom::InstanceInfo& info, std::int64_t study)
+  {
+    auto& ins = stmt(R"SQL(
+      INSERT INTO series(study_fk, series_uid, modality, series_number, description, series_date,
+        series_time, body_part, performing_physician, performing_norm, institution_name,
+        protocol_name, station_name, manufacturer)
+      VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(series_uid) DO NOTHING)SQL");
+    {
+      Resetter r{ins};
+      const auto perf = dicom::person_name_keys(info.performing_physician_name);
+      ins.bind(1, study)
+        .bind(2, info.series_instance_uid)
+        .bind(3, info.modality)
+        .bind(4, info.series_number)
+        .bind(5, info.series_description)
+        .bind(6, info.series_date)
+        .bind(7, info.series_time)
+        .bind(8, info.body_part_examined)
+        .bind(9, info.performing_physician_name)
+        .bind(10, perf.alphabetic + '=' + perf.ideographic + '=' + perf.phonetic)
+        .bind(11, info.institution_name)
+        .bind(12, info.protocol_name)
+        .bind(13, info.station_name)
+        .bind(14, info.manufacturer);
+      ins.step();
+    }
+    return select_id("SELECT id FROM series WHERE series_uid = ?", info.series_instance_uid);
+  }
+
+  sqlite3* m_db;
+  std::mutex m_mutex;
+  std::map<const char*, std::unique_ptr<Stmt>> m_stmts; // keyed by literal address
+};
+
+} // namespace
+
+core::Result<std::unique_ptr<Index>>
+open_sqlite_index(const std::filesystem::path& file)
+{
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(file.c_str(), &db,
+                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return core::make_error(Errc::index_failed, file.string() + ": " + msg);
+  }
+  sqlite3_busy_timeout(db, 30000);
+  auto index = std::make_unique<SqliteIndex>(db);
+  try {
+    index->init();
+  } catch (const std::exception& e) {
+    return core::make_error(Errc::index_failed, file.string() + ": " + e.what());
+  }
+  return std::unique_ptr<Index>(std::move(index));
+}
+
+} // namespace store

@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "store.hpp"
+
+#include "errors.hpp"
+
+#include <dicom/errors.hpp>
+
+#include <core/fs.hpp>
+#include <core/log.hpp>
+
+namespace store {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+core::Error
+file_error(const core::Error& e)
+{
+  // Keep ENOSPC/EDQUOT recognisable as "disk full" for the DIMSE status.
+  if (core::fs::is_disk_full(e.code)) {
+    return core::make_error(Errc::disk_full, e.detail);
+  }
+  return core::make_error(Errc::io_failed, e.message());
+}
+
+} // namespace
+
+Store::Store(const Options& options, std::unique_ptr<FileStore> files, std::unique_ptr<Index> index)
+  : m_options(options), m_files(std::move(files)), m_index(std::move(index))
+{
+}
+
+Store::~Store()
+{
+  m_index.reset(); // close the database before declaring a clean close
+  m_files->close_cleanly();
+}
+
+core::Result<std::unique_ptr<Store>>
+Store::open(const Options& options)
+{
+  auto files = FileStore::open(options.root);
+  if (!files) {
+    return files.error();
+  }
+  auto index = open_sqlite_index(options.root / "index.sqlite");
+  if (!index) {
+    return index.error();
+  }
+  std::unique_ptr<Store> store(new Store(options, std::move(*files), std::move(*index)));
+  if (store->m_files->crashed_before()) {
+    CF_LOG(warn, "store", "previous process did not close the store; checking files against index");
+    auto report = store->check(true);
+    if (!report) {
+      return report.error();
+    }
+    CF_LOG(warn, "store",
+           "check: " << report->files << " files, " << report->orphan_files << " orphans indexed, "
+                     << report->missing_files << " missing removed, " << report->unreadable_files
+                     << " unreadable quarantined, " << report->counter_errors
+                     << " counters fixed");
+  }
+  return store;
+}
+
+fs::path
+Store::spool_path()
+{
+  return m_files->spool_path();
+}
+
+core::Result<Ingested>
+Store::ingest(const fs::path& file, const Origin& origin, const Claimed& claimed)
+{
+  dicom::ReadOptions read_options;
+  read_options.fallback_charset = m_options.fallback_charset;
+  auto info = dicom::read_instance_info(file, read_options);
+  if (!info) {
+    std::error_code ec;
+    fs::remove(file, ec);
+    return info.error();
+  }
+  // PS3.4 B.2.3: the dataset must be the instance the command announced.
+  if (!claimed.sop_instance_uid.empty() && claimed.sop_instance_uid != info->sop_instance_uid) {
+    std::error_code ec;
+    fs::remove(file, ec);
+    return core::make_error(dicom::Errc::uid_mismatch,
+                            "Affected SOP Instance UID " + claimed.sop_instance_uid
+                              + " != dataset SOP Instance UID " + info->sop_instance_uid);
+  }
+  if (!claimed.sop_class_uid.empty() && claimed.sop_class_uid != info->sop_class_uid) {
+    std::error_code ec;
+    fs::remove(file, ec);
+    return core::make_error(dicom::Errc::uid_mismatch,
+                            "Affected SOP Class UID " + claimed.sop_class_uid
+                              + " != dataset SOP Class UID " + info->sop_class_uid);
+  }
+  auto result = ingest_checked(file, origin, *info);
+  if (!result) {
+    std::error_code ec;
+    fs::remove(file, ec);
+  }
+  return result;
+}
+
+core::Result<Ingested>
+Store::ingest_checked(const fs::path& file, const Origin& origin, const dicom::InstanceInfo& info)
+{
+  Ingested out;
+  out.sop_instance_uid = info.sop_instance_uid;
+  out.study_instance_uid = info.study_instance_uid;
+  out.series_instance_uid = info.series_instance_uid;
+  out.charset_note = info.charset_note;
+
+  const auto relative = FileStore::relative_path_for(info.sop_instance_uid);
+  const auto target = m_files->absolute(relative);
+  auto size = core::fs::file_size(file);
+  if (!size) {
+    return file_error(size.error());
+  }
+  // Durable before visible: data on disk first, then the name.
+  if (auto r = core::fs::sync_file(file); !r) {
+    return file_error(r.error());
+  }
+  if (auto r = m_files->ensure_parent(target); !r) {
+    return file_error(r.error());
+  }
+
+  if (m_options.duplicates == DuplicatePolicy::replace) {
+    auto existing = m_index->instance(info.sop_instance_uid);
+    if (!existing) {
+      return existing.error();
+    }
+    if (auto r = core::fs::move_replace(file, target); !r) {
+      return file_error(r.error());
+    }
+    if (auto r = core::fs::sync_dir(target.parent_path()); !r) {
+      return file_error(r.error());
+    }
+    if (existing->has_value()) {
+      // Same file name (it derives from the UID); re-index from the new file.
+      if (auto r = m_index->remove(info.sop_instance_uid); !r) {
+        return r.error();
+      }
+      out.replaced = true;
+    }
+  } else {
+    auto moved = core::fs::move_no_replace(file, target);
+    if (!moved) {
+      return file_error(moved.error());
+    }
+    if (!*moved) {
+      // Already stored. The first copy wins; make sure it is indexed (it may
+      // be an orphan left by a crash between rename and index).
+      std::error_code ec;
+      fs::remove(file, ec);
+      auto present = m_index->instance(info.sop_instance_uid);
+      if (!present) {
+        return present.error();
+      }
+      if (!present->has_value()) {
+        dicom::ReadOptions read_options;
+        read_options.fallback_charset = m_options.fallback_charset;
+        auto first = dicom::read_instance_info(target, read_options);
+        auto first_size = core::fs::file_size(target);
+        if (first && first_size) {
+          if (auto r = m_index->add(*first, {relative, *first_size}, origin); !r) {
+            return r.error();
+          }
+        }
+      }
+      if (m_options.duplicates == DuplicatePolicy::reject) {
+        return core::make_error(Errc::duplicate_rejected, info.sop_instance_uid);
+      }
+      out.duplicate = true;
+      return out;
+    }
+    if (auto r = core::fs::sync_dir(target.parent_path()); !r) {
+      return file_error(r.error());
+    }
+  }
+
+  auto added = m_index->add(info, {relative, *size}, origin);
+  if (!added) {
+    // Keep files and index in agreement: the sender gets a failure and may
+    // send again, so the unindexed file must not stay.
+    std::error_code ec;
+    fs::remove(target, ec);
+    return added.error();
+  }
+  if (*added == AddOutcome::already_indexed && !out.replaced) {
+    // Row existed but the file did not (repaired by check); now it does.
+    CF_LOG(warn, "store", "instance " << info.sop_instance_uid << " was indexed without its file; file restored");
+  }
+  return out;
+}
+
+} // namespace store

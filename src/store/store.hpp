@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "file_store.hpp"
+#include "index.hpp"
+#include "ingest.hpp"
+
+#include <memory>
+
+namespace store {
+
+enum class DuplicatePolicy { keep_first, replace, reject };
+
+struct Options
+{
+  std::filesystem::path root;
+  DuplicatePolicy duplicates = DuplicatePolicy::keep_first;
+  std::string fallback_charset = "GB18030";
+};
+
+// What check() found (and repaired, if asked).
+struct CheckReport
+{
+  long files = 0;                 // instance files under objects/
+  long indexed = 0;               // instances in the index
+  long orphan_files = 0;          // file without index row (indexed on repair)
+  long missing_files = 0;         // index row without file (row removed on repair)
+  long unreadable_files = 0;      // file that does not parse (quarantined on repair)
+  long misplaced_files = 0;       // file whose name does not match its SOP UID
+  long counter_errors = 0;        // wrong NumberOf* counters (recomputed on repair)
+  std::vector<std::string> problems; // one line each; UIDs and paths only
+
+  bool clean() const
+  {
+    return orphan_files == 0 && missing_files == 0 && unreadable_files == 0 && misplaced_files == 0
+           && counter_errors == 0;
+  }
+};
+
+// The file store plus its index: implements the single ingest path. An
+// acknowledged instance (ingest() succeeded) is durable: its file was fsynced
+// and renamed into place before the index row was written, and a crash before
+// the row is repaired at the next open(). Thread-safe.
+class Store final : public IngestSink
+{
+public:
+  // Open the store under `options.root`. If a previous process crashed,
+  // runs check(repair = true) first and logs what it fixed.
+  static core::Result<std::unique_ptr<Store>> open(const Options& options);
+  ~Store() override;
+
+  std::filesystem::path spool_path() override;
+  core::Result<Ingested> ingest(const std::filesystem::path& file,
+                                const Origin& origin,
+                                const Claimed& claimed = {}) override;
+
+  // Compare files and index; with `repair`, make them agree again.
+  core::Result<CheckReport> check(bool repair);
+
+  Index& index()
+  {
+    return *m_index;
+  }
+  Query& query()
+  {
+    return *m_index;
+  }
+  const std::filesystem::path& root() const
+  {
+    return m_files->root();
+  }
+
+private:
+  Store(const Options& options,
+        std::unique_ptr<FileStore> files,
+        std::unique_ptr<Index> index);
+
+  core::Result<Ingested> ingest_checked(const std::filesystem::path& file,
+                                        const Origin& origin,
+                                        const dicom::InstanceInfo& info);
+
+  Options m_options;
+  std::unique_ptr<FileStore> m_files;
+  std::unique_ptr<Index> m_index;
+};
+
+} // namespace store

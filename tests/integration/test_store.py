@@ -1,0 +1,423 @@
+# SPDX-License-Identifier: MIT
+"""C-STORE intake, `import`, `ls` and `check` against the real binary.
+
+Test data: python3-pydicom's test_files and charset_files (every storage instance that
+DCMTK 3.6.7 can parse, in every transfer syntax they come in), a generated 300-slice CT
+series, and hand-made malformed C-STORE requests (dimse.py)."""
+
+import collections
+import glob
+import os
+import re
+import shutil
+import zipfile
+
+import pydicom
+import pydicom.data
+import pytest
+from pydicom.uid import UID
+
+import dimse
+import make_ct_series
+from conftest import NodeFactory, files_under, k_storescu_ts_option, rename_status, stage
+
+k_pydicom_data = os.path.dirname(os.path.abspath(pydicom.data.__file__))
+k_ct_image_storage = "1.2.840.10008.5.1.4.1.1.2"
+k_uncompressed = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
+k_chr_x1_name = "Wang^XiaoDong=\u738b^\u5c0f\u6771"  # Wang^XiaoDong=王^小東 (ISO_IR 192)
+k_chr_x2_name = "Wang^XiaoDong=\u738b^\u5c0f\u4e1c"  # Wang^XiaoDong=王^小东 (GB18030)
+k_summary = re.compile(r"imported (\d+), duplicates (\d+), skipped (\d+)(?: \(not DICOM\))?, failed (\d+)")
+
+# Storage instances in pydicom's data that storescu cannot send, so they never reach the
+# node (storescu skips them before any network traffic).
+k_not_sendable = {
+    "MR_truncated.dcm": "pixel data cut short; DCMTK cannot read the file",
+    "rtplan_truncated.dcm": "data set cut short; DCMTK cannot read the file",
+    "SC_rgb_jpeg.dcm": "non-standard VR in (0008,0008); DCMTK cannot read the file",
+    "rtdose_rle.dcm": "every element is VR UN, so storescu finds no SOP Class UID",
+    "rtdose_rle_1frame.dcm": "every element is VR UN, so storescu finds no SOP Class UID",
+}
+
+Candidate = collections.namedtuple("Candidate", "path name ts sop_class sop_uid study_uid series_uid")
+
+
+def _transfer_syntax(ds):
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None and "TransferSyntaxUID" in meta:
+        return str(meta.TransferSyntaxUID)
+    # Data set without meta header (read with force=True): from what pydicom detected.
+    if ds.is_implicit_VR:
+        return "1.2.840.10008.1.2"
+    return "1.2.840.10008.1.2.1" if ds.is_little_endian else "1.2.840.10008.1.2.2"
+
+
+def storage_candidates():
+    """Every file of pydicom's test_files and charset_files (top level) that is a storage
+    SOP instance with Study/Series/SOP UIDs, readable by DCMTK: these must all be stored."""
+    out = []
+    paths = sorted(glob.glob(os.path.join(k_pydicom_data, "test_files", "*")) +
+                   glob.glob(os.path.join(k_pydicom_data, "charset_files", "*")))
+    for path in paths:
+        name = os.path.basename(path)
+        if not os.path.isfile(path) or name in k_not_sendable:
+            continue
+        try:
+            ds = pydicom.dcmread(path, force=True, stop_before_pixels=True)
+            sop_class = str(ds.SOPClassUID)
+            values = (str(ds.SOPInstanceUID), str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID))
+        except Exception:
+            continue  # not DICOM, or not an instance
+        if not UID(sop_class).name.endswith("Storage") or not all(values):
+            continue
+        ts = _transfer_syntax(ds)
+        if ts not in k_storescu_ts_option:
+            continue
+        out.append(Candidate(path, name, ts, sop_class, *values))
+    return out
+
+
+@pytest.fixture(scope="module")
+def store_node(tmp_path_factory):
+    factory = NodeFactory(tmp_path_factory.mktemp("store"))
+    node = factory("store").start()
+    yield node
+    factory.close()
+
+
+@pytest.fixture(scope="module")
+def sent_test_files(store_node, tmp_path_factory):
+    """Send every candidate with storescu, one association per transfer syntax, each file
+    proposed in its own syntax. Returns [(candidate, 'done'|'bad'|'unsent', log)]."""
+    candidates = storage_candidates()
+    assert len(candidates) > 50, "pydicom's test data looks incomplete"
+    staging = str(tmp_path_factory.mktemp("stage"))
+    by_ts = collections.defaultdict(list)
+    for cand in candidates:
+        by_ts[cand.ts].append(cand)
+    results = []
+    for ts in sorted(by_ts):
+        group = by_ts[ts]
+        staged = stage([c.path for c in group], os.path.join(staging, ts))
+        proc = store_node.storescu(staged, ts_option=k_storescu_ts_option[ts])
+        log = "$ storescu {} ...\n{}{}".format(k_storescu_ts_option[ts], proc.stdout, proc.stderr)
+        results.extend((cand, rename_status(path), log) for cand, path in zip(group, staged))
+    return results
+
+
+def test_echo(store_node):
+    result = store_node.echo()
+    assert result.returncode == 0, result.stderr
+
+
+def test_every_storage_test_file_is_accepted(sent_test_files):
+    failed = [(cand.name, cand.ts, status) for cand, status, _ in sent_test_files if status != "done"]
+    logs = sorted({log for _, status, log in sent_test_files if status != "done"})
+    assert not failed, "not stored: {}\n{}".format(failed, "\n".join(logs)[-8000:])
+
+
+def test_stored_test_files_are_indexed_with_their_uids(store_node, sent_test_files):
+    index = store_node.index()
+    expected = {}
+    for cand, _, _ in sent_test_files:
+        expected.setdefault(cand.sop_uid, cand)
+    missing = sorted(c.name for uid, c in expected.items() if uid not in index)
+    assert not missing, "acknowledged but not in `ls`: {}".format(missing)
+    for uid, cand in expected.items():
+        rec = index[uid]
+        assert rec["study_uid"] == cand.study_uid, cand.name
+        assert rec["series_uid"] == cand.series_uid, cand.name
+        assert rec["sop_class_uid"] == cand.sop_class, cand.name
+        assert os.path.isabs(rec["path"]), rec["path"]
+        assert os.path.isfile(rec["path"]), "{}: stored file missing: {}".format(cand.name, rec["path"])
+        assert rec["size"] == os.path.getsize(rec["path"]), cand.name
+        stored = pydicom.dcmread(rec["path"], stop_before_pixels=True)
+        assert str(stored.SOPInstanceUID) == uid, cand.name
+        assert str(stored.file_meta.TransferSyntaxUID) == rec["transfer_syntax"], cand.name
+
+
+def test_compressed_syntaxes_are_stored_as_received(store_node, sent_test_files):
+    # Only SOP instances that occur once in the test data: with keep_first, the first of
+    # several files with the same SOP Instance UID wins.
+    counts = collections.Counter(cand.sop_uid for cand, _, _ in sent_test_files)
+    index = store_node.index()
+    checked = 0
+    for cand, status, _ in sent_test_files:
+        if status != "done" or counts[cand.sop_uid] != 1 or cand.ts in k_uncompressed:
+            continue
+        assert index[cand.sop_uid]["transfer_syntax"] == cand.ts, cand.name
+        checked += 1
+    assert checked >= 10
+
+
+def _pn(value):
+    """PN without trailing empty component groups: both files store a third, empty
+    (phonetic) group, `...=王^小東=`, which PS3.5 6.2.1.1 lets a writer omit."""
+    return value.rstrip("=")
+
+
+def test_chinese_names_come_out_as_utf8(store_node, sent_test_files):
+    names = {}
+    for cand, _, _ in sent_test_files:
+        if cand.name in ("chrX1.dcm", "chrX2.dcm"):
+            names[cand.name] = _pn(store_node.study(cand.study_uid)["patient_name"])
+    assert names == {"chrX1.dcm": k_chr_x1_name, "chrX2.dcm": k_chr_x2_name}
+    patients = {p["patient_id"]: p for p in store_node.ls_json("patients")}
+    assert _pn(patients["X1EXAMPLE"]["patient_name"]) == k_chr_x1_name
+    assert _pn(patients["X2EXAMPLE"]["patient_name"]) == k_chr_x2_name
+
+
+def test_300_slice_ct_series(store_node, ct_series, tmp_path):
+    staged = stage(ct_series, str(tmp_path / "ct"))
+    proc = store_node.storescu(staged)
+    statuses = collections.Counter(rename_status(p) for p in staged)
+    assert statuses == {"done": 300}, "{}\n{}{}".format(statuses, proc.stdout[-3000:], proc.stderr[-3000:])
+
+    first = pydicom.dcmread(ct_series[0], stop_before_pixels=True)
+    study = store_node.study(str(first.StudyInstanceUID))
+    assert study["patient_id"] == "CFGEN0"
+    assert study["patient_name"] == "Cloudfilm^Generated0"
+    assert study["accession_number"] == "ACC0"
+    assert study["description"] == "Generated CT 0"
+    assert re.sub(r"\D", "", study["study_date"]) == "20040119"
+    assert re.sub(r"\D", "", study["study_time"]).startswith("072730")
+    assert study["modalities"] == ["CT"]
+    assert study["series_count"] == 1
+    assert study["instance_count"] == 300
+
+    series = store_node.ls_json("series", study["study_uid"])
+    assert len(series) == 1
+    assert series[0]["series_uid"] == str(first.SeriesInstanceUID)
+    assert series[0]["modality"] == "CT"
+    assert str(series[0]["series_number"]) == "2"
+    assert series[0]["description"] == "Axial 128"
+    assert series[0]["instance_count"] == 300
+
+    instances = store_node.ls_json("instances", series[0]["series_uid"])
+    assert len(instances) == 300
+    assert sorted(int(i["instance_number"]) for i in instances) == list(range(1, 301))
+    expected_uids = {make_ct_series.make_uid(0, "instance", i) for i in range(300)}
+    assert {i["sop_instance_uid"] for i in instances} == expected_uids
+    for inst in instances:
+        assert inst["sop_class_uid"] == k_ct_image_storage
+        assert os.path.isfile(inst["path"])
+
+
+def _raw_ct(seed, index):
+    """A complete CT data set with fresh UIDs, as a pydicom Dataset."""
+    ds = pydicom.dcmread(pydicom.data.get_testdata_file("CT_small.dcm"))
+    ds.StudyInstanceUID = make_ct_series.make_uid(seed, "study")
+    ds.SeriesInstanceUID = make_ct_series.make_uid(seed, "series")
+    ds.SOPInstanceUID = make_ct_series.make_uid(seed, "instance", index)
+    ds.PatientID = "RAW{}".format(seed)
+    return ds
+
+
+def _is_failure(status):
+    """PS3.4 B.2.3 / PS3.7 C: Refused 0xA7xx, Error 0xA9xx and 0xCxxx, or a general failure
+    0x01xx/0x02xx other than the two warnings 0x0107 and 0x0116."""
+    if (status & 0xF000) in (0xA000, 0xC000):
+        return True
+    return 0x0100 <= status <= 0x02FF and status not in (0x0107, 0x0116)
+
+
+def test_bad_payloads_fail_and_the_association_goes_on(store_node):
+    seed = 901
+    good = _raw_ct(seed, 0)
+    no_sop_uid = _raw_ct(seed, 1)
+    del no_sop_uid.SOPInstanceUID
+    no_study_uid = _raw_ct(seed, 2)
+    del no_study_uid.StudyInstanceUID
+    no_series_uid = _raw_ct(seed, 3)
+    del no_series_uid.SeriesInstanceUID
+    truncated = dimse.encode_dataset(_raw_ct(seed, 4))[:700]
+    cases = [
+        ("garbage", make_ct_series.make_uid(seed, "instance", 5), b"This is not a DICOM data set. " * 40),
+        ("no SOP Instance UID", make_ct_series.make_uid(seed, "instance", 1), dimse.encode_dataset(no_sop_uid)),
+        ("no Study Instance UID", make_ct_series.make_uid(seed, "instance", 2), dimse.encode_dataset(no_study_uid)),
+        ("no Series Instance UID", make_ct_series.make_uid(seed, "instance", 3), dimse.encode_dataset(no_series_uid)),
+        ("truncated", make_ct_series.make_uid(seed, "instance", 4), truncated),
+    ]
+    contexts = [(dimse.k_verification, [dimse.k_implicit_le]),
+                (k_ct_image_storage, [dimse.k_explicit_le])]
+    statuses = {}
+    with dimse.Association("127.0.0.1", store_node.port, called=store_node.ae_title,
+                           contexts=contexts) as assoc:
+        assert assoc.context_for(k_ct_image_storage)[1] == dimse.k_explicit_le
+        for label, sop_uid, payload in cases:
+            try:
+                statuses[label] = assoc.store(k_ct_image_storage, sop_uid, payload)
+            except dimse.AssociationAborted as e:
+                pytest.fail("association aborted after the '{}' C-STORE ({}); statuses so far: {}".format(
+                    label, e, statuses))
+        good_status = assoc.store(k_ct_image_storage, str(good.SOPInstanceUID), dimse.encode_dataset(good))
+        echo_status = assoc.echo()
+    bad = {label: hex(status) for label, status in statuses.items() if not _is_failure(status)}
+    assert not bad, "these malformed C-STOREs did not get a failure status: {}".format(bad)
+    assert good_status == 0x0000
+    assert echo_status == 0x0000
+
+    index = store_node.index()
+    assert str(good.SOPInstanceUID) in index
+    for _, sop_uid, _ in cases:
+        assert sop_uid not in index
+    # Nothing of the malformed requests got in under another UID either.
+    in_series = [uid for uid, rec in index.items() if rec["series_uid"] == str(good.SeriesInstanceUID)]
+    assert in_series == [str(good.SOPInstanceUID)]
+
+
+def test_duplicate_resend_is_success_and_changes_nothing(store_node, sent_test_files, tmp_path):
+    before = store_node.index()
+    picks = [c.path for c, status, _ in sent_test_files if status == "done" and c.name in ("chrX1.dcm", "CT_small.dcm")]
+    assert len(picks) == 2
+    staged = stage(picks, str(tmp_path / "dup"))
+    proc = store_node.storescu(staged, ts_option="-xe")
+    assert [rename_status(p) for p in staged] == ["done", "done"], proc.stdout + proc.stderr
+    after = store_node.index()
+    assert len(after) == len(before)
+    for cand_path in picks:
+        uid = pydicom.dcmread(cand_path, stop_before_pixels=True).SOPInstanceUID
+        assert after[uid]["path"] == before[uid]["path"]
+        assert after[uid]["size"] == before[uid]["size"]
+
+
+def test_ls_tables(store_node, sent_test_files):
+    chr_x1 = next(c for c, _, _ in sent_test_files if c.name == "chrX1.dcm")
+    for args, needle in [
+        ((), chr_x1.study_uid),  # default listing
+        (("patients",), "X1EXAMPLE"),
+        (("studies",), chr_x1.study_uid),
+        (("series", chr_x1.study_uid), chr_x1.series_uid),
+        (("instances", chr_x1.series_uid), chr_x1.sop_uid),
+    ]:
+        result = store_node.cli("ls", *args)
+        assert result.returncode == 0, "ls {}: {}".format(args, result.stderr)
+        assert needle in result.stdout, "ls {} does not show {}:\n{}".format(args, needle, result.stdout[:2000])
+
+
+def test_check_is_clean(store_node, sent_test_files):
+    result = store_node.cli("check")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- import ---------------------------------------------------------------------------------
+
+
+def _summary(result):
+    match = k_summary.search(result.stdout)
+    assert match, "no summary line on stdout:\n{}\nstderr:\n{}".format(result.stdout, result.stderr)
+    return tuple(int(v) for v in match.groups())
+
+
+def _non_dicom_files(directory):
+    os.makedirs(directory, exist_ok=True)
+    with open(os.path.join(directory, "README.txt"), "w") as f:
+        f.write("not a DICOM file\n")
+    with open(os.path.join(directory, "noise.bin"), "wb") as f:
+        f.write(bytes((i * 37 + 11) % 256 for i in range(4096)))
+    with open(os.path.join(directory, "empty.dat"), "wb"):
+        pass
+    return 3
+
+
+def test_import_folder(node_factory, tmp_path):
+    node = node_factory("import")
+    src = tmp_path / "folder"
+    paths = make_ct_series.make_series(str(src / "a" / "b"), count=12, seed=21)
+    paths += make_ct_series.make_series(str(src / "c"), count=8, seed=22)
+    skipped = _non_dicom_files(str(src / "a"))
+
+    result = node.cli("import", str(src))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _summary(result) == (20, 0, skipped, 0)
+
+    again = node.cli("import", str(src))
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert _summary(again) == (0, 20, skipped, 0)
+
+    index = node.index()
+    for path in paths:
+        assert pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID in index
+    assert len(index) == 20
+    assert all(p.startswith(os.path.realpath(node.objects_dir)) or p.startswith(node.objects_dir)
+               for p in (r["path"] for r in index.values()))
+    assert os.path.isfile(paths[0]), "import must not remove its sources"
+
+
+def test_import_counts_a_broken_dicom_file_as_failed(node_factory, tmp_path):
+    node = node_factory("importbad")
+    src = tmp_path / "mixed"
+    make_ct_series.make_series(str(src), count=2, seed=25)
+    # A Part 10 file whose pixel data is cut short: DICOM, but unreadable.
+    shutil.copyfile(os.path.join(k_pydicom_data, "test_files", "MR_truncated.dcm"), str(src / "truncated.dcm"))
+    result = node.cli("import", str(src))
+    assert _summary(result) == (2, 0, 0, 1)
+    assert result.returncode != 0, "import must exit non-zero when a file failed"
+    assert len(node.index()) == 2
+
+
+def test_import_zip(node_factory, tmp_path):
+    node = node_factory("importzip")
+    src = tmp_path / "zipsrc"
+    paths = make_ct_series.make_series(str(src / "series"), count=10, seed=23)
+    skipped = _non_dicom_files(str(src / "misc"))
+    archive = str(tmp_path / "study.zip")
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in files_under(str(src)):
+            zf.write(path, os.path.relpath(path, str(src)))
+
+    result = node.cli("import", archive)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert _summary(result) == (10, 0, skipped, 0)
+    index = node.index()
+    assert {pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID for p in paths} == set(index)
+
+
+def test_import_dicomdir(node_factory, tmp_path):
+    node = node_factory("importdir")
+    src_root = os.path.join(k_pydicom_data, "test_files", "dicomdirtests")
+    tree = str(tmp_path / "media")
+    os.makedirs(tree)
+    shutil.copyfile(os.path.join(src_root, "DICOMDIR"), os.path.join(tree, "DICOMDIR"))
+    for patient in ("77654033", "98892001", "98892003"):
+        shutil.copytree(os.path.join(src_root, patient), os.path.join(tree, patient))
+    expected = {}
+    for path in files_under(tree):
+        if os.path.basename(path) != "DICOMDIR":
+            ds = pydicom.dcmread(path, stop_before_pixels=True)
+            expected[str(ds.SOPInstanceUID)] = (str(ds.StudyInstanceUID), str(ds.SeriesInstanceUID))
+    assert len(expected) == 31
+
+    result = node.cli("import", os.path.join(tree, "DICOMDIR"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    imported, duplicates, _, failed = _summary(result)
+    assert (imported, duplicates, failed) == (31, 0, 0)
+    index = node.index()
+    assert set(index) == set(expected)
+    for uid, (study, series) in expected.items():
+        assert (index[uid]["study_uid"], index[uid]["series_uid"]) == (study, series)
+    patient_ids = {str(pydicom.dcmread(p, stop_before_pixels=True).PatientID)
+                   for p in files_under(tree) if os.path.basename(p) != "DICOMDIR"}
+    assert {p["patient_id"] for p in node.ls_json("patients")} == patient_ids
+
+
+def test_check_reports_and_repairs_a_missing_file(node_factory, tmp_path):
+    node = node_factory("check")
+    make_ct_series.make_series(str(tmp_path / "src"), count=5, seed=24)
+    assert node.cli("import", str(tmp_path / "src")).returncode == 0
+    assert node.cli("check").returncode == 0
+    index = node.index()
+    victim = sorted(index.values(), key=lambda r: r["sop_instance_uid"])[0]
+    os.remove(victim["path"])
+
+    result = node.cli("check")
+    assert result.returncode != 0, "check did not notice a deleted object file"
+    problems = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert len(problems) >= 1
+    assert any(victim["sop_instance_uid"] in line or os.path.basename(victim["path"]) in line for line in problems), problems
+
+    repaired = node.cli("check", "--repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    final = node.cli("check")
+    assert final.returncode == 0, final.stdout + final.stderr
+    after = node.index()
+    assert len(after) == 4 and victim["sop_instance_uid"] not in after
