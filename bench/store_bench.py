@@ -87,7 +87,7 @@ def start_cloudfilm(binary, workdir, port, pdu):
     config = os.path.join(workdir, "cloudfilm.yaml")
     with open(config, "w") as f:
         f.write("node:\n  ae_title: {}\n  bind: 127.0.0.1\n  port: {}\n  max_pdu: {}\n"
-                "storage:\n  path: \"{}\"\nlog:\n  level: warning\n".format(k_ae, port, pdu, data))
+                "storage:\n  path: \"{}\"\nlog:\n  level: warn\n".format(k_ae, port, pdu, data))
     log_path = os.path.join(workdir, "cloudfilm.log")
     with open(log_path, "wb") as log:
         proc = subprocess.Popen([binary, "serve", "--config", config],

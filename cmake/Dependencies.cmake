@@ -9,6 +9,13 @@ target_link_libraries(dep_dcmdata INTERFACE DCMTK::dcmdata DCMTK::oflog DCMTK::o
 add_library(dep_dcmnet INTERFACE)
 target_link_libraries(dep_dcmnet INTERFACE DCMTK::dcmnet dep_dcmdata Threads::Threads)
 
+# Pixel codecs: DCMTK's JPEG, JPEG-LS (+ dcmimage for colour), and OpenJPEG
+# for our own JPEG 2000 decoder (DCMTK 3.6.7 has none).
+pkg_check_modules(OPENJP2 REQUIRED IMPORTED_TARGET libopenjp2)
+add_library(dep_codecs INTERFACE)
+target_link_libraries(dep_codecs INTERFACE DCMTK::dcmjpeg DCMTK::dcmjpls DCMTK::dcmimage
+                                           DCMTK::dcmimgle dep_dcmdata PkgConfig::OPENJP2)
+
 find_package(yaml-cpp REQUIRED)
 add_library(dep_yaml INTERFACE)
 if(TARGET yaml-cpp::yaml-cpp)

@@ -30,7 +30,7 @@ run_serve(const config::Config& config)
   boost::asio::io_context io;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
 
-  net::Server server(server_options(config), *st);
+  net::Server server(server_options(config), *st, st->query());
   if (auto r = server.start(); !r) {
     std::fprintf(stderr, "cloudfilm: cannot listen: %s\n", r.error().message().c_str());
     return 1;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "settings.hpp"
 
+#include <dicom/codecs.hpp>
 #include <dicom/setup.hpp>
 
 #include <core/log.hpp>
@@ -45,6 +46,7 @@ load_settings(const CommonOptions& common)
   if (auto r = dicom::setup_dcmtk(dcmtk_level); !r) {
     throw config::ConfigError(r.error().message());
   }
+  dicom::register_codecs();
   return cfg;
 }
 
@@ -86,6 +88,11 @@ server_options(const config::Config& config)
   for (const auto& p : n.allowed_peers) {
     o.allowed_peers.push_back({p.ae_title, p.host});
   }
+  o.response_charsets = n.response_charsets;
+  for (const auto& [name, m] : config.modalities) {
+    o.destinations.push_back({m.ae_title, m.host, m.port});
+  }
+  o.fallback_charset = config.storage.fallback_charset;
   return o;
 }
 

@@ -125,7 +125,8 @@ parse_node(const YAML::Node& n, Node& out)
                   "idle_timeout",
                   "shutdown_grace",
                   "check_called_ae",
-                  "allowed_peers"});
+                  "allowed_peers",
+                  "response_charsets"});
   if (n["ae_title"]) {
     out.ae_title = get_string(n["ae_title"], "node.ae_title");
   }
@@ -156,6 +157,22 @@ parse_node(const YAML::Node& n, Node& out)
   }
   if (n["check_called_ae"]) {
     out.check_called_ae = get_bool(n["check_called_ae"], "node.check_called_ae");
+  }
+  if (const auto charsets = n["response_charsets"]) {
+    if (!charsets.IsMap() && !charsets.IsNull()) {
+      fail("node.response_charsets", "expected a mapping of AE title to SpecificCharacterSet");
+    }
+    static const std::set<std::string> k_supported{"ISO_IR 192", "GB18030", "GBK", "ISO_IR 100"};
+    for (const auto& kv : charsets) {
+      const auto ae = kv.first.as<std::string>();
+      const auto key = "node.response_charsets." + ae;
+      check_ae_title(ae, key);
+      const auto cs = get_string(kv.second, key);
+      if (k_supported.count(cs) == 0) {
+        fail(key, "'" + cs + "' is not one of ISO_IR 192, GB18030, GBK, ISO_IR 100");
+      }
+      out.response_charsets[ae] = cs;
+    }
   }
   if (const auto peers = n["allowed_peers"]) {
     if (!peers.IsSequence() && !peers.IsNull()) {

@@ -46,6 +46,9 @@ struct Node
   int shutdown_grace = 30; // seconds running associations get on SIGTERM
   bool check_called_ae = false;
   std::vector<Peer> allowed_peers; // empty: anyone may associate
+  // C-FIND responses go out in UTF-8 (ISO_IR 192) unless the calling AE
+  // title is listed here with another SpecificCharacterSet (e.g. GB18030).
+  std::map<std::string, std::string> response_charsets;
 };
 
 enum class DuplicatePolicy { keep_first, replace, reject };

@@ -183,4 +183,29 @@ decode_to_utf8(DcmItem& item, const std::string& fallback)
   return "text could not be decoded; invalid bytes replaced";
 }
 
+bool
+decode_query_to_utf8(DcmItem& item, const std::string& fallback)
+{
+  OFString declared_raw;
+  item.findAndGetOFStringArray(DCM_SpecificCharacterSet, declared_raw);
+  const auto text = scan(item);
+  if (!text.any_non_ascii) {
+    item.putAndInsertString(DCM_SpecificCharacterSet, "ISO_IR 192");
+    return true;
+  }
+  bool changed = false;
+  const auto declared = normalise_charset(declared_raw.c_str(), changed);
+  if (declared.empty() || declared == "ISO_IR 6") {
+    if (text.all_utf8) {
+      item.putAndInsertString(DCM_SpecificCharacterSet, "ISO_IR 192");
+      return true;
+    }
+    return !fallback.empty() && try_convert(item, fallback);
+  }
+  if (declared == "ISO_IR 192") {
+    return text.all_utf8;
+  }
+  return try_convert(item, declared);
+}
+
 } // namespace dicom

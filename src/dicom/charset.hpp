@@ -24,4 +24,11 @@ std::string normalise_charset(std::string_view raw, bool& changed);
 // GB18030 trail bytes can be 0x5C ('\'): values are only split after this.
 std::string decode_to_utf8(DcmItem& item, const std::string& fallback);
 
+// For a C-FIND identifier: convert its text to UTF-8 like decode_to_utf8,
+// but fail (false) when the declared SpecificCharacterSet cannot be decoded
+// at all, so the SCP can answer with an error instead of guessing. An
+// undeclared non-UTF-8 query is read in `fallback` (Chinese viewers send
+// GBK without declaring it).
+bool decode_query_to_utf8(DcmItem& item, const std::string& fallback);
+
 } // namespace dicom

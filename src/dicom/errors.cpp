@@ -27,6 +27,8 @@ public:
       return "UIDs do not agree";
     case Errc::write_failed:
       return "cannot write DICOM file";
+    case Errc::cannot_transcode:
+      return "cannot change transfer syntax";
     }
     return "unknown dicom error";
   }

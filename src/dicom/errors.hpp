@@ -7,11 +7,12 @@ namespace dicom {
 
 // Why a file or dataset was refused.
 enum class Errc {
-  not_dicom = 1,   // no DICOM structure at all (skip it)
-  malformed,       // claims to be DICOM but does not parse
-  missing_uid,     // a required UID (SOP class/instance, study, series) is absent
-  uid_mismatch,    // dataset disagrees with its meta header or the DIMSE command
-  write_failed,    // could not write a Part 10 file
+  not_dicom = 1,    // no DICOM structure at all (skip it)
+  malformed,        // claims to be DICOM but does not parse
+  missing_uid,      // a required UID (SOP class/instance, study, series) is absent
+  uid_mismatch,     // dataset disagrees with its meta header or the DIMSE command
+  write_failed,     // could not write a Part 10 file
+  cannot_transcode, // no codec path to the wanted transfer syntax, or the codec failed
 };
 
 const std::error_category& error_category();

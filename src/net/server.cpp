@@ -46,8 +46,8 @@ finish(T_ASC_Association* assoc)
 class Server::Impl
 {
 public:
-  Impl(const ServerOptions& options, store::IngestSink& sink)
-    : m_options(options), m_context{m_options, sink, m_stopping, m_abort_at}
+  Impl(const ServerOptions& options, store::IngestSink& sink, store::Query& query)
+    : m_options(options), m_context{m_options, sink, query, m_stopping, m_abort_at}
   {
   }
 
@@ -100,9 +100,10 @@ private:
   void listen()
   {
     while (!m_stopping) {
-      T_ASC_Association* assoc = m_listener.next(m_options.max_pdu, 500);
+      int socket = -1;
+      T_ASC_Association* assoc = m_listener.next(m_options.max_pdu, 500, socket);
       if (assoc != nullptr) {
-        admit(assoc);
+        admit(assoc, socket);
       }
     }
     m_listener.close();
@@ -113,7 +114,7 @@ private:
 
   // Decide on one association request (PS3.8 7.1.1): refuse or negotiate,
   // acknowledge and queue it for a worker.
-  void admit(T_ASC_Association* assoc)
+  void admit(T_ASC_Association* assoc, int socket)
   {
     const auto& dul = assoc->params->DULparams;
     const std::string calling(core::trim(dul.callingAPTitle));
@@ -164,7 +165,7 @@ private:
                             << " contexts)");
     std::lock_guard<std::mutex> lock(m_mutex);
     ++m_busy;
-    m_queue.push_back(assoc);
+    m_queue.push_back({assoc, socket});
     m_cv.notify_one();
   }
 
@@ -184,18 +185,18 @@ private:
   void work()
   {
     for (;;) {
-      T_ASC_Association* assoc = nullptr;
+      Queued job;
       {
         std::unique_lock<std::mutex> lock(m_mutex);
         m_cv.wait(lock, [this] { return !m_queue.empty() || m_listener_finished; });
         if (m_queue.empty()) {
           return;
         }
-        assoc = m_queue.front();
+        job = m_queue.front();
         m_queue.pop_front();
       }
-      internal::serve_association(assoc, m_context);
-      finish(assoc);
+      internal::serve_association(job.assoc, job.socket, m_context);
+      finish(job.assoc);
       std::lock_guard<std::mutex> lock(m_mutex);
       --m_busy;
     }
@@ -210,13 +211,18 @@ private:
   std::vector<std::thread> m_workers;
   std::mutex m_mutex;
   std::condition_variable m_cv;
-  std::deque<T_ASC_Association*> m_queue;
+  struct Queued
+  {
+    T_ASC_Association* assoc = nullptr;
+    int socket = -1;
+  };
+  std::deque<Queued> m_queue;
   int m_busy = 0; // queued + running associations
   bool m_listener_finished = false; // no more associations will be queued
 };
 
-Server::Server(const ServerOptions& options, store::IngestSink& sink)
-  : m_impl(std::make_unique<Impl>(options, sink))
+Server::Server(const ServerOptions& options, store::IngestSink& sink, store::Query& query)
+  : m_impl(std::make_unique<Impl>(options, sink, query))
 {
 }
 

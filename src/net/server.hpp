@@ -3,13 +3,15 @@
 
 #include <core/result.hpp>
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 namespace store {
 class IngestSink;
-}
+class Query;
+} // namespace store
 
 namespace net {
 
@@ -17,6 +19,15 @@ struct AllowedPeer
 {
   std::string ae_title; // empty: any
   std::string host;     // IPv4; empty: any
+};
+
+// A C-MOVE destination (PS3.4 C.4.2.2.1): where the Move Destination AE
+// title is reached.
+struct Destination
+{
+  std::string ae_title;
+  std::string host;
+  int port = 104;
 };
 
 struct ServerOptions
@@ -32,6 +43,9 @@ struct ServerOptions
   int shutdown_grace = 30;
   bool check_called_ae = false;
   std::vector<AllowedPeer> allowed_peers;
+  std::map<std::string, std::string> response_charsets; // calling AE -> charset
+  std::vector<Destination> destinations;
+  std::string fallback_charset = "GB18030"; // for undeclared non-UTF-8 queries
 };
 
 // The DICOM upper-layer service: our own listening socket (so the bind
@@ -42,7 +56,8 @@ struct ServerOptions
 class Server
 {
 public:
-  Server(const ServerOptions& options, store::IngestSink& sink);
+  // `sink` takes C-STORE data; `query` answers C-FIND/C-GET/C-MOVE.
+  Server(const ServerOptions& options, store::IngestSink& sink, store::Query& query);
   ~Server(); // stops and joins
 
   // Bind, listen and start the threads. Returns once the port accepts

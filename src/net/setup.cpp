@@ -14,6 +14,9 @@ void
 setup_network()
 {
   dcmDisableGethostbyaddr.set(OFTrue);
+  // TCP connect timeout of outgoing associations (C-MOVE, forwarding); a
+  // process-global in DCMTK 3.6.7.
+  dcmConnectionTimeout.set(15);
   ::setenv("TCP_NODELAY", "1", 1);
   std::signal(SIGPIPE, SIG_IGN);
 }

@@ -85,7 +85,13 @@ FileStore::open(const fs::path& root)
 
   // Spool folders of dead processes hold only unacknowledged partial data.
   for (const auto& entry : fs::directory_iterator(root / "spool", ec)) {
-    if (entry.is_directory() && is_stale(entry.path() / ".lock")) {
+    if (!entry.is_directory()) {
+      // Never created by us; leftovers of an older layout or a manual copy.
+      std::error_code rm_ec;
+      fs::remove(entry.path(), rm_ec);
+      continue;
+    }
+    if (is_stale(entry.path() / ".lock")) {
       std::error_code rm_ec;
       const auto n = fs::remove_all(entry.path(), rm_ec);
       if (n > 1) {

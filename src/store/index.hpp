@@ -44,7 +44,9 @@ public:
   virtual core::Result<long> check_counters(bool repair) = 0;
 };
 
-// Open (creating if needed) the SQLite index at `file` (WAL mode).
-core::Result<std::unique_ptr<Index>> open_sqlite_index(const std::filesystem::path& file);
+// Open (creating if needed) the SQLite index at `file` (WAL mode); stored
+// paths are relative to `root`.
+core::Result<std::unique_ptr<Index>> open_sqlite_index(const std::filesystem::path& file,
+                                                       const std::filesystem::path& root);
 
 } // namespace store

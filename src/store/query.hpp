@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "find.hpp"
+
 #include <core/result.hpp>
 
 #include <cstdint>
@@ -77,6 +79,14 @@ public:
   // Instances of a series by instance number.
   virtual core::Result<std::vector<InstanceRow>> instances(const std::string& series_uid) = 0;
   virtual core::Result<std::optional<InstanceRow>> instance(const std::string& sop_uid) = 0;
+
+  // C-FIND (PS3.4 C.4.1): the matches of `request`, answered from the
+  // index alone. Errors: FindErrc for a bad identifier, Errc::index_failed.
+  virtual core::Result<FindResult> find(const FindRequest& request) = 0;
+
+  // C-MOVE/C-GET (PS3.4 C.4.2, C.4.3): the instances an identifier of
+  // unique keys designates, grouped by series. Errors as find().
+  virtual core::Result<std::vector<RetrieveItem>> retrieve(const FindRequest& request) = 0;
 };
 
 } // namespace store

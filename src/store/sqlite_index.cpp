@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "errors.hpp"
+#include "find_sql.hpp"
 #include "index.hpp"
 
 #include <dicom/person_name.hpp>
@@ -268,12 +269,13 @@ index_error(const std::exception& e)
 class SqliteIndex final : public Index
 {
 public:
-  explicit SqliteIndex(sqlite3* db) : m_db(db)
+  SqliteIndex(sqlite3* db, std::filesystem::path root) : m_db(db), m_root(std::move(root))
   {
   }
   ~SqliteIndex() override
   {
     m_stmts.clear();
+    m_generated.clear();
     sqlite3_close(m_db);
   }
 
@@ -522,7 +524,73 @@ public:
     return std::optional<InstanceRow>(std::move(rows->front()));
   }
 
+  core::Result<FindResult> find(const FindRequest& request) override
+  {
+    FindResult result;
+    auto statement = sql::build_find(request, result.unsupported);
+    if (!statement) {
+      return statement.error();
+    }
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      auto& q = cached(statement->text);
+      Resetter r{q};
+      for (std::size_t i = 0; i < statement->params.size(); ++i) {
+        q.bind(static_cast<int>(i + 1), statement->params[i]);
+      }
+      const auto& columns = statement->columns;
+      while (q.step()) {
+        FindMatch match;
+        match.values.reserve(columns.size());
+        for (std::size_t c = 0; c < columns.size(); ++c) {
+          match.values.emplace_back(columns[c], q.text(static_cast<int>(c)));
+        }
+        result.matches.push_back(std::move(match));
+      }
+      return result;
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  core::Result<std::vector<RetrieveItem>> retrieve(const FindRequest& request) override
+  {
+    auto statement = sql::build_retrieve(request);
+    if (!statement) {
+      return statement.error();
+    }
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      std::vector<RetrieveItem> items;
+      auto& q = cached(statement->text);
+      Resetter r{q};
+      for (std::size_t i = 0; i < statement->params.size(); ++i) {
+        q.bind(static_cast<int>(i + 1), statement->params[i]);
+      }
+      while (q.step()) {
+        items.push_back({q.text(0), q.text(1), q.text(2), m_root / q.text(3)});
+      }
+      return items;
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
 private:
+  // Prepared statements for generated SQL, keyed by text; queries from one
+  // viewer repeat, so preparing once pays. Bounded.
+  Stmt& cached(const std::string& text)
+  {
+    auto it = m_generated.find(text);
+    if (it == m_generated.end()) {
+      if (m_generated.size() >= 256) {
+        m_generated.clear();
+      }
+      it = m_generated.emplace(text, std::make_unique<Stmt>(m_db, text.c_str())).first;
+    }
+    return *it->second;
+  }
+
   class Transaction
   {
   public:
@@ -690,14 +758,16 @@ private:
   }
 
   sqlite3* m_db;
+  std::filesystem::path m_root;
   std::mutex m_mutex;
   std::map<const char*, std::unique_ptr<Stmt>> m_stmts; // keyed by literal address
+  std::map<std::string, std::unique_ptr<Stmt>> m_generated;
 };
 
 } // namespace
 
 core::Result<std::unique_ptr<Index>>
-open_sqlite_index(const std::filesystem::path& file)
+open_sqlite_index(const std::filesystem::path& file, const std::filesystem::path& root)
 {
   sqlite3* db = nullptr;
   const int rc = sqlite3_open_v2(file.c_str(), &db,
@@ -709,7 +779,7 @@ open_sqlite_index(const std::filesystem::path& file)
     return core::make_error(Errc::index_failed, file.string() + ": " + msg);
   }
   sqlite3_busy_timeout(db, 30000);
-  auto index = std::make_unique<SqliteIndex>(db);
+  auto index = std::make_unique<SqliteIndex>(db, root);
   try {
     index->init();
   } catch (const std::exception& e) {

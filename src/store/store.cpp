@@ -44,7 +44,7 @@ Store::open(const Options& options)
   if (!files) {
     return files.error();
   }
-  auto index = open_sqlite_index(options.root / "index.sqlite");
+  auto index = open_sqlite_index(options.root / "index.sqlite", std::filesystem::absolute(options.root));
   if (!index) {
     return index.error();
   }

@@ -7,7 +7,6 @@ Environment:
   CF_KEEP_DATA=1  keep the large data directories of passed tests
 """
 
-import glob
 import json
 import os
 import shutil
@@ -26,7 +25,7 @@ sys.path.insert(0, k_here)
 import make_ct_series  # noqa: E402  (tests/fixtures)
 
 k_default_bin = "/work/main/build/cloudfilm"
-k_tools = ("echoscu", "storescu")
+k_tools = ("echoscu", "storescu", "dcmodify")
 k_start_timeout = 20.0  # seconds until C-ECHO must answer
 k_stop_extra = 15.0  # seconds beyond shutdown_grace before a stop counts as hung
 k_shutdown_grace = 10  # written into every test config
@@ -81,7 +80,7 @@ def run(cmd, timeout=60, env=None, cwd=None):
     """Run `cmd` with a hard timeout; text output, undecodable bytes replaced."""
     return subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=timeout,
                           env=env if env is not None else dcmtk_env(), cwd=cwd,
-                          universal_newlines=True, errors="replace")
+                          encoding="utf-8", errors="replace")
 
 
 def to_yaml(value, indent=0):
@@ -384,7 +383,3 @@ def read_uid(path):
     import pydicom
     return str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID)
 
-
-def done_files(directory):
-    """Original paths of the files storescu +rn renamed to .done below `directory`."""
-    return [p[:-len(".done")] for p in glob.glob(os.path.join(directory, "**", "*.done"), recursive=True)]

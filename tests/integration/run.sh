@@ -24,7 +24,7 @@ export CLOUDFILM_BIN
 # a python3 earlier on PATH (pyenv, venv) would not see them.
 python=${PYTHON:-/usr/bin/python3}
 
-for tool in echoscu storescu; do
+for tool in echoscu storescu dcmodify; do
   if ! command -v "$tool" >/dev/null 2>&1; then
     echo "integration tests skipped: $tool missing (apt-get install dcmtk)"
     exit 125

@@ -1,12 +1,14 @@
 # SPDX-License-Identifier: MIT
 """Command line, configuration validation and association acceptance (AE titles, peers)."""
 
+import json
 import os
 import subprocess
 
 import pytest
 
 import dimse
+import make_ct_series
 from conftest import cloudfilm_bin, free_port, port_open, run
 
 k_commands = ["serve", "import", "ls", "check"]
@@ -71,6 +73,19 @@ def test_port_and_data_overrides(node_factory, tmp_path):
     assert node.stop() == 0
 
 
+def test_cli_data_override(node_factory, tmp_path):
+    node = node_factory("cli")
+    other = str(tmp_path / "other-data")
+    make_ct_series.make_series(str(tmp_path / "src"), count=2, seed=41)
+    result = node.cli("import", str(tmp_path / "src"), "--data", other)
+    assert result.returncode == 0, result.stdout + result.stderr
+    listed = node.cli("ls", "studies", "--json", "--data", other)
+    assert listed.returncode == 0, listed.stderr
+    assert [s["patient_id"] for s in json.loads(listed.stdout)] == ["CFGEN41"]
+    assert node.ls_json("studies") == []
+    assert node.cli("check", "--data", other).returncode == 0
+
+
 def _reject_reason(node, called, calling):
     """None if the association is accepted, else the A-ASSOCIATE-RJ reason (or 'abort')."""
     try:
@@ -116,3 +131,21 @@ def test_allowed_peers_check_the_host(node_factory):
     reason = _reject_reason(node, node.ae_title, "GOODSCU")
     assert reason is not None and reason != "abort", "expected an A-ASSOCIATE-RJ, got {}".format(reason)
     assert node.stop() == 0
+
+
+def test_max_associations_rejects_beyond_the_limit_and_frees_slots(node_factory):
+    node = node_factory("limit", config={"node": {"max_associations": 2}}).start()
+    for _ in range(5):  # slots come back after each association
+        assert node.echo().returncode == 0
+    held = [dimse.Association("127.0.0.1", node.port, called=node.ae_title) for _ in range(2)]
+    try:
+        # PS3.8 9.3.4: rejected-transient (2), service-provider presentation (3),
+        # local-limit-exceeded (2).
+        with pytest.raises(dimse.AssociationRejected) as rejected:
+            dimse.Association("127.0.0.1", node.port, called=node.ae_title)
+        assert (rejected.value.result, rejected.value.source, rejected.value.reason) == (2, 3, 2)
+    finally:
+        for assoc in held:
+            assoc.release()
+            assoc.sock.close()
+    assert node.echo().returncode == 0

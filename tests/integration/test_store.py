@@ -19,13 +19,17 @@ from pydicom.uid import UID
 
 import dimse
 import make_ct_series
-from conftest import NodeFactory, files_under, k_storescu_ts_option, rename_status, stage
+from conftest import NodeFactory, files_under, k_storescu_ts_option, rename_status, run, stage
 
 k_pydicom_data = os.path.dirname(os.path.abspath(pydicom.data.__file__))
 k_ct_image_storage = "1.2.840.10008.5.1.4.1.1.2"
 k_uncompressed = {"1.2.840.10008.1.2", "1.2.840.10008.1.2.1", "1.2.840.10008.1.2.2"}
 k_chr_x1_name = "Wang^XiaoDong=\u738b^\u5c0f\u6771"  # Wang^XiaoDong=王^小東 (ISO_IR 192)
 k_chr_x2_name = "Wang^XiaoDong=\u738b^\u5c0f\u4e1c"  # Wang^XiaoDong=王^小东 (GB18030)
+# GB18030 trail bytes may be 0x5C ('\\'): 誠 is D5 5C, 淺 is 9C 5C. A reader that splits
+# values at the backslash byte before converting mangles these (INTEROP.md, charset).
+k_gb_name = "Zhang^ChengWei=\u5f35^\u8aa0\u5049"  # Zhang^ChengWei=張^誠偉
+k_gb_description = "\u6dfa\u8868CT"  # 淺表CT
 k_summary = re.compile(r"imported (\d+), duplicates (\d+), skipped (\d+)(?: \(not DICOM\))?, failed (\d+)")
 
 # Storage instances in pydicom's data that storescu cannot send, so they never reach the
@@ -202,6 +206,41 @@ def test_300_slice_ct_series(store_node, ct_series, tmp_path):
         assert os.path.isfile(inst["path"])
 
 
+def _gb18030_file(path, seed, keep_charset):
+    """A CT whose name and description are GB18030 with 0x5C trail bytes; without
+    keep_charset, (0008,0005) is erased afterwards (by dcmodify, which leaves the bytes)."""
+    ds = _raw_ct(seed, 0)
+    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.PatientID = "GB{}".format(seed)
+    ds.SpecificCharacterSet = "GB18030"
+    ds.PatientName = k_gb_name
+    ds.StudyDescription = k_gb_description
+    ds.save_as(path, write_like_original=False)
+    raw = open(path, "rb").read()
+    assert b"\xd5\\" in raw and b"\x9c\\" in raw, "test data lost its 0x5C trail bytes"
+    if not keep_charset:
+        result = run(["dcmodify", "-nb", "-e", "(0008,0005)", path], timeout=30)
+        assert result.returncode == 0, result.stderr
+        assert "SpecificCharacterSet" not in pydicom.dcmread(path, stop_before_pixels=True)
+    return ds
+
+
+@pytest.mark.parametrize("keep_charset", [True, False], ids=["GB18030", "fallback"])
+def test_gb18030_names_with_backslash_trail_bytes(store_node, tmp_path, keep_charset):
+    # Without (0008,0005) the node must apply storage.fallback_charset (GB18030 by default).
+    seed = 911 if keep_charset else 912
+    path = str(tmp_path / "gb.dcm")
+    ds = _gb18030_file(path, seed, keep_charset)
+    staged = stage([path], str(tmp_path / "send"))
+    proc = store_node.storescu(staged, ts_option="-xe")
+    assert rename_status(staged[0]) == "done", proc.stdout + proc.stderr
+    study = store_node.study(str(ds.StudyInstanceUID))
+    assert study["patient_name"] == k_gb_name
+    assert study["description"] == k_gb_description
+    patients = {p["patient_id"]: p for p in store_node.ls_json("patients")}
+    assert patients[ds.PatientID]["patient_name"] == k_gb_name
+
+
 def _raw_ct(seed, index):
     """A complete CT data set with fresh UIDs, as a pydicom Dataset."""
     ds = pydicom.dcmread(pydicom.data.get_testdata_file("CT_small.dcm"))
@@ -213,7 +252,7 @@ def _raw_ct(seed, index):
 
 
 def _is_failure(status):
-    """PS3.4 B.2.3 / PS3.7 C: Refused 0xA7xx, Error 0xA9xx and 0xCxxx, or a general failure
+    """PS3.4 B.2.3 / PS3.7 C: Refused 0xA7nn, Error 0xA9nn and 0xC000-0xCFFF, or a general failure
     0x01xx/0x02xx other than the two warnings 0x0107 and 0x0116."""
     if (status & 0xF000) in (0xA000, 0xC000):
         return True
@@ -278,6 +317,33 @@ def test_duplicate_resend_is_success_and_changes_nothing(store_node, sent_test_f
         uid = pydicom.dcmread(cand_path, stop_before_pixels=True).SOPInstanceUID
         assert after[uid]["path"] == before[uid]["path"]
         assert after[uid]["size"] == before[uid]["size"]
+
+
+@pytest.mark.parametrize("policy", ["replace", "reject"])
+def test_duplicate_policies(node_factory, policy):
+    node = node_factory("dup", config={"storage": {"duplicates": policy}}).start()
+    first = _raw_ct(931, 0)
+    first.StudyDescription = "first"
+    second = _raw_ct(931, 0)
+    second.StudyDescription = "second"
+    contexts = [(k_ct_image_storage, [dimse.k_explicit_le])]
+    with dimse.Association("127.0.0.1", node.port, called=node.ae_title, contexts=contexts) as assoc:
+        status_first = assoc.store(k_ct_image_storage, str(first.SOPInstanceUID), dimse.encode_dataset(first))
+        status_second = assoc.store(k_ct_image_storage, str(second.SOPInstanceUID), dimse.encode_dataset(second))
+    assert status_first == 0x0000
+    if policy == "replace":
+        assert status_second == 0x0000
+    else:
+        assert _is_failure(status_second), hex(status_second)
+    index = node.index()
+    assert list(index) == [str(first.SOPInstanceUID)]
+    stored = pydicom.dcmread(index[str(first.SOPInstanceUID)]["path"], stop_before_pixels=True)
+    expected = "second" if policy == "replace" else "first"
+    assert stored.StudyDescription == expected
+    assert node.study(str(first.StudyInstanceUID))["description"] == expected
+    assert len(files_under(node.objects_dir)) == 1, "the replaced file was left behind"
+    assert node.stop() == 0
+    assert node.cli("check").returncode == 0
 
 
 def test_ls_tables(store_node, sent_test_files):
@@ -398,6 +464,32 @@ def test_import_dicomdir(node_factory, tmp_path):
     patient_ids = {str(pydicom.dcmread(p, stop_before_pixels=True).PatientID)
                    for p in files_under(tree) if os.path.basename(p) != "DICOMDIR"}
     assert {p["patient_id"] for p in node.ls_json("patients")} == patient_ids
+
+
+def test_check_indexes_an_unindexed_file_on_repair(node_factory, tmp_path):
+    # An object file at its proper place that the index does not know (as after a crash
+    # between rename and commit): check reports it, --repair indexes it.
+    donor = node_factory("donor")
+    make_ct_series.make_series(str(tmp_path / "src"), count=2, seed=26)
+    assert donor.cli("import", str(tmp_path / "src")).returncode == 0
+    node = node_factory("orphan")
+    make_ct_series.make_series(str(tmp_path / "own"), count=1, seed=27)
+    assert node.cli("import", str(tmp_path / "own")).returncode == 0
+    donated = sorted(donor.index().values(), key=lambda r: r["sop_instance_uid"])[0]
+    relative = os.path.relpath(donated["path"], donor.data_dir)
+    target = os.path.join(node.data_dir, relative)
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    shutil.copyfile(donated["path"], target)
+
+    result = node.cli("check")
+    assert result.returncode != 0, "check did not notice an unindexed object file"
+    assert donated["sop_instance_uid"] in result.stdout + result.stderr or relative in result.stdout + result.stderr
+    repaired = node.cli("check", "--repair")
+    assert repaired.returncode == 0, repaired.stdout + repaired.stderr
+    assert node.cli("check").returncode == 0
+    index = node.index()
+    assert donated["sop_instance_uid"] in index
+    assert len(index) == 2
 
 
 def test_check_reports_and_repairs_a_missing_file(node_factory, tmp_path):

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #define DOCTEST_CONFIG_IMPLEMENT
+#include <dicom/codecs.hpp>
 #include <dicom/setup.hpp>
 
 #include <core/log.hpp>
@@ -16,6 +17,7 @@ main(int argc, char** argv)
     std::fprintf(stderr, "%s\n", r.error().message().c_str());
     return 1;
   }
+  dicom::register_codecs();
   doctest::Context context(argc, argv);
   return context.run();
 }

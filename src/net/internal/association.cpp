@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "association.hpp"
 
+#include "session.hpp"
 #include "status.hpp"
 
 #include <net/server.hpp>
@@ -17,6 +18,8 @@
 #include <dcmtk/dcmnet/assoc.h>
 #include <dcmtk/dcmnet/dimse.h>
 
+#include <sys/socket.h>
+
 #include <exception>
 #include <filesystem>
 #include <memory>
@@ -24,6 +27,16 @@
 namespace net::internal {
 
 namespace {
+
+// A-ABORT without DCMTK's wait for the peer to close its side (up to the
+// ACSE timeout): after an idle timeout or at shutdown the peer may be gone
+// or unresponsive, and the slot must be freed now.
+void
+abort_now(T_ASC_Association* assoc, int socket)
+{
+  ::shutdown(socket, SHUT_RD);
+  ASC_abortAssociation(assoc);
+}
 
 struct Counters
 {
@@ -36,10 +49,11 @@ struct Counters
 class Association
 {
 public:
-  Association(T_ASC_Association* assoc, const ServiceContext& context)
-    : m_assoc(assoc), m_context(context),
+  Association(T_ASC_Association* assoc, int socket, const ServiceContext& context)
+    : m_assoc(assoc), m_socket(socket), m_context(context),
       m_peer_ae(assoc->params->DULparams.callingAPTitle),
-      m_peer_host(assoc->params->DULparams.callingPresentationAddress)
+      m_peer_host(assoc->params->DULparams.callingPresentationAddress),
+      m_session{assoc, context, m_peer_ae, m_peer_host}
   {
   }
 
@@ -56,12 +70,12 @@ public:
       if (cond == DIMSE_NODATAAVAILABLE) {
         if (++idle >= m_context.options.idle_timeout) {
           CF_LOG(warn, "net", peer() << ": idle for " << idle << " s, aborting");
-          ASC_abortAssociation(m_assoc);
+          abort_now(m_assoc, m_socket);
           break;
         }
         if (shutdown_deadline_passed()) {
           CF_LOG(warn, "net", peer() << ": shutting down, aborting association");
-          ASC_abortAssociation(m_assoc);
+          abort_now(m_assoc, m_socket);
           break;
         }
         continue;
@@ -88,9 +102,21 @@ public:
       case DIMSE_C_STORE_RQ:
         keep_going = handle_store(pres_id, msg.msg.CStoreRQ);
         break;
+      case DIMSE_C_FIND_RQ:
+        keep_going = handle_find(m_session, pres_id, msg.msg.CFindRQ);
+        break;
+      case DIMSE_C_MOVE_RQ:
+        keep_going = handle_move(m_session, pres_id, msg.msg.CMoveRQ);
+        break;
+      case DIMSE_C_GET_RQ:
+        keep_going = handle_get(m_session, pres_id, msg.msg.CGetRQ);
+        break;
+      case DIMSE_C_CANCEL_RQ:
+        // A C-CANCEL after its operation finished: nothing to stop (PS3.7 9.3.2.3).
+        break;
       default:
-        // Only Verification and Storage contexts are accepted, so any other
-        // command is a protocol error (PS3.7 8.3.1: unrecognized operation).
+        // Only Verification, Storage and Q/R contexts are accepted, so any
+        // other command is a protocol error (PS3.7 8.3.1: unrecognized operation).
         CF_LOG(warn, "net", peer() << ": unsupported command 0x" << std::hex << msg.CommandField
                                    << ", aborting");
         ASC_abortAssociation(m_assoc);
@@ -246,19 +272,21 @@ private:
   }
 
   T_ASC_Association* m_assoc;
+  int m_socket;
   const ServiceContext& m_context;
   std::string m_peer_ae;
   std::string m_peer_host;
+  Session m_session;
   Counters m_counters;
 };
 
 } // namespace
 
 void
-serve_association(T_ASC_Association* assoc, const ServiceContext& context)
+serve_association(T_ASC_Association* assoc, int socket, const ServiceContext& context)
 {
   try {
-    Association(assoc, context).run();
+    Association(assoc, socket, context).run();
   } catch (const std::exception& e) {
     CF_LOG(error, "net", "association handler failed: " << e.what());
     ASC_abortAssociation(assoc);

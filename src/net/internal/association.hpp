@@ -8,7 +8,8 @@ struct T_ASC_Association;
 
 namespace store {
 class IngestSink;
-}
+class Query;
+} // namespace store
 
 namespace net {
 struct ServerOptions;
@@ -21,6 +22,7 @@ struct ServiceContext
 {
   const ServerOptions& options;
   store::IngestSink& sink;
+  store::Query& query;
   std::atomic<bool>& stopping;
   // When stopping: the moment running associations are aborted.
   std::atomic<std::chrono::steady_clock::rep>& abort_at;
@@ -29,6 +31,7 @@ struct ServiceContext
 // Serve an acknowledged association until the peer releases or aborts, the
 // idle timeout passes, or shutdown's grace period ends. Does not drop or
 // destroy `assoc`. Never throws.
-void serve_association(T_ASC_Association* assoc, const ServiceContext& context);
+// `socket` is the association's connection (to cut it short on abort).
+void serve_association(T_ASC_Association* assoc, int socket, const ServiceContext& context);
 
 } // namespace net::internal

@@ -73,7 +73,7 @@ Listener::open(const std::string& bind, int port, int acse_timeout)
 }
 
 T_ASC_Association*
-Listener::next(int max_pdu, int wait_ms)
+Listener::next(int max_pdu, int wait_ms, int& socket)
 {
   pollfd pfd{m_fd, POLLIN, 0};
   if (::poll(&pfd, 1, wait_ms) <= 0 || (pfd.revents & POLLIN) == 0) {
@@ -106,6 +106,7 @@ Listener::next(int max_pdu, int wait_ms)
     }
     return nullptr;
   }
+  socket = fd;
   return assoc;
 }
 

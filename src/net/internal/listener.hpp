@@ -26,8 +26,9 @@ public:
 
   // Wait up to `wait_ms` for a connection; read its A-ASSOCIATE-RQ (bounded
   // by the ACSE timeout). Returns nullptr when nothing arrived or the
-  // request could not be read (logged).
-  T_ASC_Association* next(int max_pdu, int wait_ms);
+  // request could not be read (logged). `socket` receives the connection's
+  // descriptor, which the association owns.
+  T_ASC_Association* next(int max_pdu, int wait_ms, int& socket);
 
   void close();
 

@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "negotiation.hpp"
 
+#include "qr_classes.hpp"
+
 #include <dicom/transfer_syntax.hpp>
 
 #include <dcmtk/config/osconfig.h>
 
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmnet/assoc.h>
+#include <dcmtk/dcmnet/extneg.h>
 
 #include <cstring>
+#include <string>
 
 namespace net::internal {
 
@@ -24,6 +28,48 @@ is_storage(const char* uid)
          || std::strncmp(uid, k_storage_root, std::strlen(k_storage_root)) == 0;
 }
 
+bool
+is_uncompressed(const char* ts)
+{
+  return std::strcmp(ts, UID_LittleEndianExplicitTransferSyntax) == 0
+         || std::strcmp(ts, UID_LittleEndianImplicitTransferSyntax) == 0
+         || std::strcmp(ts, UID_BigEndianExplicitTransferSyntax) == 0;
+}
+
+// C-FIND extended negotiation bytes (PS3.4 C.5.1.1.2): 0 relational
+// queries, 1 combined date-time matching, 2 fuzzy semantic PN matching,
+// 3 timezone adjustment, further bytes optional. We answer each FIND item
+// with the same length, only byte 1 possibly set.
+void
+negotiate_extended(T_ASC_Parameters* params)
+{
+  SOPClassExtendedNegotiationSubItemList* requested = nullptr;
+  ASC_getRequestedExtNegList(params, &requested);
+  if (requested == nullptr || requested->empty()) {
+    return;
+  }
+  auto* accepted = new SOPClassExtendedNegotiationSubItemList;
+  for (const auto* item : *requested) {
+    if (qr_class(item->sopClassUID.c_str()).service != QrService::find
+        || item->serviceClassAppInfoLength == 0) {
+      continue;
+    }
+    auto* reply = new SOPClassExtendedNegotiationSubItem;
+    reply->sopClassUID = item->sopClassUID;
+    reply->serviceClassAppInfoLength = item->serviceClassAppInfoLength;
+    reply->serviceClassAppInfo = new unsigned char[item->serviceClassAppInfoLength]();
+    if (item->serviceClassAppInfoLength > 1 && item->serviceClassAppInfo[1] == 1) {
+      reply->serviceClassAppInfo[1] = 1;
+    }
+    accepted->push_back(reply);
+  }
+  if (accepted->empty()) {
+    delete accepted;
+    return;
+  }
+  ASC_setAcceptedExtNegList(params, accepted); // DUL frees it with the association
+}
+
 } // namespace
 
 int
@@ -35,30 +81,54 @@ negotiate(T_ASC_Association* assoc)
                                   UID_LittleEndianImplicitTransferSyntax,
                                   UID_BigEndianExplicitTransferSyntax};
   // Refuses every context it does not accept, so call it first and override
-  // storage contexts below.
+  // the others below.
   ASC_acceptContextsWithPreferredTransferSyntaxes(params, verification, 1, plain_syntaxes, 3);
 
   const int count = ASC_countPresentationContexts(params);
   for (int i = 0; i < count; ++i) {
     T_ASC_PresentationContext pc;
-    if (ASC_getPresentationContext(params, i, &pc).bad() || !is_storage(pc.abstractSyntax)) {
+    if (ASC_getPresentationContext(params, i, &pc).bad()) {
+      continue;
+    }
+    const bool qr = qr_class(pc.abstractSyntax).service != QrService::none;
+    if (!qr && !is_storage(pc.abstractSyntax)) {
       continue;
     }
     const char* chosen = nullptr;
     for (int j = 0; j < pc.transferSyntaxCount; ++j) {
-      if (dicom::can_receive(pc.proposedTransferSyntaxes[j])) {
-        chosen = pc.proposedTransferSyntaxes[j];
-        break; // the peer's order wins: store what it prefers to send
+      const char* ts = pc.proposedTransferSyntaxes[j];
+      if (qr ? is_uncompressed(ts) : dicom::can_receive(ts)) {
+        chosen = ts;
+        break; // the peer's order wins
       }
     }
     if (chosen != nullptr) {
-      ASC_acceptPresentationContext(params, pc.presentationContextID, chosen, pc.proposedRole);
+      ASC_acceptPresentationContext(params, pc.presentationContextID, chosen,
+                                    qr ? ASC_SC_ROLE_DEFAULT : pc.proposedRole);
     } else {
       ASC_refusePresentationContext(params, pc.presentationContextID,
                                     ASC_P_TRANSFERSYNTAXESNOTSUPPORTED);
     }
   }
+  negotiate_extended(params);
   return ASC_countAcceptedPresentationContexts(params);
+}
+
+bool
+combined_datetime_agreed(T_ASC_Association* assoc, const char* find_sop_class)
+{
+  SOPClassExtendedNegotiationSubItemList* accepted = nullptr;
+  ASC_getAcceptedExtNegList(assoc->params, &accepted);
+  if (accepted == nullptr) {
+    return false;
+  }
+  for (const auto* item : *accepted) {
+    if (item->sopClassUID == find_sop_class && item->serviceClassAppInfoLength > 1
+        && item->serviceClassAppInfo[1] == 1) {
+      return true;
+    }
+  }
+  return false;
 }
 
 } // namespace net::internal

@@ -64,4 +64,38 @@ store_failure_status(const core::Error& error)
   return {k_refused_out_of_resources, comment(code.message())};
 }
 
+DimseStatus
+find_failure_status(const core::Error& error)
+{
+  const auto& code = error.code;
+  if (code.category() == store::find_error_category()) {
+    switch (static_cast<store::FindErrc>(code.value())) {
+    case store::FindErrc::bad_level:
+    case store::FindErrc::bad_unique_key:
+    case store::FindErrc::missing_level:
+      return {0xA900, comment(error.message())};
+    case store::FindErrc::bad_value:
+    case store::FindErrc::bad_charset:
+      return {0xC000, comment(error.message())};
+    }
+  }
+  return {k_refused_out_of_resources, comment("index unavailable")};
+}
+
+const char*
+identifier_level_name(store::Level level)
+{
+  switch (level) {
+  case store::Level::patient:
+    return "PATIENT";
+  case store::Level::study:
+    return "STUDY";
+  case store::Level::series:
+    return "SERIES";
+  case store::Level::image:
+    return "IMAGE";
+  }
+  return "?";
+}
+
 } // namespace net::internal

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <store/find.hpp>
+
 #include <core/result.hpp>
 
 #include <cstdint>
@@ -20,5 +22,14 @@ struct DimseStatus
 // C000 Error: Cannot understand (not DICOM, does not parse),
 // 0111 Duplicate SOP Instance (PS3.7 C.4.2) when duplicates are rejected.
 DimseStatus store_failure_status(const core::Error& error);
+
+// The C-FIND/C-MOVE/C-GET failure status for an identifier or index error
+// (PS3.4 C.4.1.1.4, C.4.2.1.5, C.4.3.1.4): A900 identifier does not match
+// SOP class (level, unique keys), C000 unable to process (values, charset),
+// A700 out of resources (index failure).
+DimseStatus find_failure_status(const core::Error& error);
+
+// "STUDY" for store::Level::study, etc.
+const char* identifier_level_name(store::Level level);
 
 } // namespace net::internal
