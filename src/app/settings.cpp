@@ -67,6 +67,7 @@ store_options(const config::Config& config)
     break;
   }
   o.fallback_charset = config.storage.fallback_charset;
+  o.sync = config.storage.fsync;
   return o;
 }
 

@@ -202,7 +202,10 @@ parse_node(const YAML::Node& n, Node& out)
 void
 parse_storage(const YAML::Node& n, Storage& out)
 {
-  reject_unknown(n, "storage", {"path", "duplicates", "fallback_charset"});
+  reject_unknown(n, "storage", {"path", "duplicates", "fallback_charset", "fsync"});
+  if (n["fsync"]) {
+    out.fsync = get_bool(n["fsync"], "storage.fsync");
+  }
   if (n["path"]) {
     out.path = get_string(n["path"], "storage.path");
     if (out.path.empty()) {

@@ -59,6 +59,9 @@ struct Storage
   DuplicatePolicy duplicates = DuplicatePolicy::keep_first;
   // Assumed for text without a (usable) SpecificCharacterSet that is not UTF-8.
   std::string fallback_charset = "GB18030";
+  // fsync before acknowledging (survives power loss); false: survives a
+  // process crash only, faster on slow disks.
+  bool fsync = true;
 };
 
 struct Log

@@ -27,8 +27,9 @@ register_codecs()
   if (g_registered) {
     return;
   }
-  // Decoders: keep the SOP Instance UID. Decompressing lossy data leaves
-  // Lossy Image Compression "01" in place (PS3.3 C.7.6.1.1.5).
+  // Decoders: keep the SOP Instance UID. dcmjpeg/dcmjpls set Lossy Image
+  // Compression "01" after a lossy process, the others keep what is there
+  // (PS3.3 C.7.6.1.1.5); YBR JPEG comes out as RGB.
   DJDecoderRegistration::registerCodecs(EDC_photometricInterpretation, EUC_never);
   DJLSDecoderRegistration::registerCodecs(EJLSUC_never);
   DcmRLEDecoderRegistration::registerCodecs(OFFalse);
@@ -37,8 +38,9 @@ register_codecs()
   // Encoders: we only ever ask for lossless ones, but make sure none of them
   // could mint a new instance behind our back.
   DJEncoderRegistration::registerCodecs(ECC_lossyYCbCr, EUC_never);
-  DJLSEncoderRegistration::registerCodecs(
-    0, 0, 0, 0, OFTrue, 0, OFTrue, EJLSUC_never, OFFalse);
+  // JPEG-LS: default T1-T3/RESET, cooked encoding, one fragment per frame,
+  // offset table, no new UID, no conversion to Secondary Capture.
+  DJLSEncoderRegistration::registerCodecs(0, 0, 0, 0, OFTrue, 0, OFTrue, EJLSUC_never, OFFalse);
   DcmRLEEncoderRegistration::registerCodecs(OFFalse);
   g_registered = true;
 }

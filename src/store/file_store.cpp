@@ -59,10 +59,11 @@ is_stale(const fs::path& lock)
 } // namespace
 
 core::Result<std::unique_ptr<FileStore>>
-FileStore::open(const fs::path& root)
+FileStore::open(const fs::path& root, bool sync)
 {
   std::unique_ptr<FileStore> store(new FileStore);
   store->m_root = root;
+  store->m_sync = sync;
   for (const auto* sub : {"objects", "spool", "run"}) {
     if (auto r = core::fs::make_dirs(root / sub); !r) {
       return r.error();
@@ -137,7 +138,9 @@ FileStore::relative_path_for(const std::string& sop_uid)
   unsigned int size = 0;
   EVP_Digest(sop_uid.data(), sop_uid.size(), digest, &size, EVP_sha256(), nullptr);
   const auto hex = core::to_hex(digest, 20); // 160 bits: collisions are not a concern
-  return "objects/" + hex.substr(0, 2) + "/" + hex.substr(2, 2) + "/" + hex + ".dcm";
+  // 256 folders: ~4,000 files each at a million instances (ext4 indexes
+  // directories), and new folders, which cost extra fsyncs, stop early.
+  return "objects/" + hex.substr(0, 2) + "/" + hex + ".dcm";
 }
 
 fs::path
@@ -154,19 +157,12 @@ FileStore::ensure_parent(const fs::path& file)
   if (fs::is_directory(dir, ec)) {
     return {};
   }
-  // objects/ab/cd: create each level, fsync the level above so the new entry
-  // survives a crash before the file's own rename is made durable.
-  const auto mid = dir.parent_path();
-  const bool mid_existed = fs::is_directory(mid, ec);
+  // objects/ab: create it and fsync objects/ so the new entry survives a
+  // crash before the file's own link is made durable.
   if (auto r = core::fs::make_dirs(dir); !r) {
     return r;
   }
-  if (!mid_existed) {
-    if (auto r = core::fs::sync_dir(mid.parent_path()); !r) {
-      return r;
-    }
-  }
-  return core::fs::sync_dir(mid);
+  return m_sync ? core::fs::sync_dir(dir.parent_path()) : core::Result<void>();
 }
 
 } // namespace store

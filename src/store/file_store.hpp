@@ -10,7 +10,7 @@
 namespace store {
 
 // The folder layout under the store root:
-//   objects/ab/cd/<hash>.dcm   instances, named from a SHA-256 of the SOP
+//   objects/ab/<hash>.dcm      instances, named from a SHA-256 of the SOP
 //                              Instance UID (never from patient data)
 //   spool/<pid>-<n>/           one folder per live process for incoming files,
 //                              guarded by an flock()ed ".lock" file
@@ -24,19 +24,24 @@ public:
   // Create the folders, take this process's spool and run locks. Removes
   // spool folders of processes that are gone. `crashed_before` tells whether
   // a previous process left without closing the store.
-  static core::Result<std::unique_ptr<FileStore>> open(const std::filesystem::path& root);
+  // `sync`: fsync files and folders (see store::Options::sync).
+  static core::Result<std::unique_ptr<FileStore>> open(const std::filesystem::path& root, bool sync);
   ~FileStore();
 
   const std::filesystem::path& root() const
   {
     return m_root;
   }
+  bool sync() const
+  {
+    return m_sync;
+  }
   bool crashed_before() const
   {
     return m_crashed_before;
   }
 
-  // "objects/ab/cd/<hash>.dcm" for `sop_uid`.
+  // "objects/ab/<hash>.dcm" for `sop_uid`.
   static std::string relative_path_for(const std::string& sop_uid);
 
   std::filesystem::path absolute(const std::string& relative) const
@@ -62,6 +67,7 @@ private:
   int m_spool_lock_fd = -1;
   int m_run_lock_fd = -1;
   bool m_crashed_before = false;
+  bool m_sync = true;
   std::atomic<unsigned long> m_counter{0};
 };
 

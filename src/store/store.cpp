@@ -40,7 +40,7 @@ Store::~Store()
 core::Result<std::unique_ptr<Store>>
 Store::open(const Options& options)
 {
-  auto files = FileStore::open(options.root);
+  auto files = FileStore::open(options.root, options.sync);
   if (!files) {
     return files.error();
   }
@@ -120,8 +120,10 @@ Store::ingest_checked(const fs::path& file, const Origin& origin, const dicom::I
     return file_error(size.error());
   }
   // Durable before visible: data on disk first, then the name.
-  if (auto r = core::fs::sync_file(file); !r) {
-    return file_error(r.error());
+  if (m_options.sync) {
+    if (auto r = core::fs::sync_file(file); !r) {
+      return file_error(r.error());
+    }
   }
   if (auto r = m_files->ensure_parent(target); !r) {
     return file_error(r.error());
@@ -135,8 +137,10 @@ Store::ingest_checked(const fs::path& file, const Origin& origin, const dicom::I
     if (auto r = core::fs::move_replace(file, target); !r) {
       return file_error(r.error());
     }
-    if (auto r = core::fs::sync_dir(target.parent_path()); !r) {
-      return file_error(r.error());
+    if (m_options.sync) {
+      if (auto r = core::fs::sync_dir(target.parent_path()); !r) {
+        return file_error(r.error());
+      }
     }
     if (existing->has_value()) {
       // Same file name (it derives from the UID); re-index from the new file.
@@ -176,8 +180,10 @@ Store::ingest_checked(const fs::path& file, const Origin& origin, const dicom::I
       out.duplicate = true;
       return out;
     }
-    if (auto r = core::fs::sync_dir(target.parent_path()); !r) {
-      return file_error(r.error());
+    if (m_options.sync) {
+      if (auto r = core::fs::sync_dir(target.parent_path()); !r) {
+        return file_error(r.error());
+      }
     }
   }
 

@@ -16,6 +16,10 @@ struct Options
   std::filesystem::path root;
   DuplicatePolicy duplicates = DuplicatePolicy::keep_first;
   std::string fallback_charset = "GB18030";
+  // fsync each file and its folder before acknowledging it, so an
+  // acknowledged instance survives a power loss or kernel crash. Without
+  // it, it survives a process crash (kill -9) only.
+  bool sync = true;
 };
 
 // What check() found (and repaired, if asked).
