@@ -22,4 +22,22 @@ int run_ls(const config::Config& config, const LsOptions& options);
 
 int run_check(const config::Config& config, bool repair);
 
+struct SendOptions
+{
+  std::vector<std::string> uids; // study, series or SOP instance UIDs
+  std::string to;                // modality name
+  bool wait = false;
+};
+int run_send(const config::Config& config, const SendOptions& options);
+
+struct QueueOptions
+{
+  std::string action; // "" (list), "retry", "cancel"
+  long job = 0;
+  bool json = false;
+};
+int run_queue(const config::Config& config, const QueueOptions& options);
+
+int run_echo(const config::Config& config, const std::string& modality);
+
 } // namespace app

@@ -22,7 +22,7 @@ main(int argc, char** argv)
     cmd->add_flag("-v,--verbose", common.verbose, "debug logging");
   };
 
-  auto* serve = cli.add_subcommand("serve", "run the DICOM node (C-ECHO, C-STORE SCP)");
+  auto* serve = cli.add_subcommand("serve", "run the DICOM node (C-ECHO, C-STORE, C-FIND, C-GET, C-MOVE; forwarding)");
   add_common(serve);
   serve->add_option("--port", common.port, "TCP port (overrides node.port)");
 
@@ -44,7 +44,31 @@ main(int argc, char** argv)
   add_common(check);
   check->add_flag("--repair", repair, "index orphan files, drop rows without files");
 
+  app::SendOptions send_options;
+  auto* send = cli.add_subcommand("send", "queue studies, series or instances for a configured modality");
+  add_common(send);
+  send->add_option("uids", send_options.uids, "study, series or SOP instance UIDs")->required();
+  send->add_option("--to", send_options.to, "modality name from the configuration")->required();
+  send->add_flag("--wait", send_options.wait, "send now from this process and wait for the result");
+
+  app::QueueOptions queue_options;
+  auto* queue = cli.add_subcommand("queue", "list forwarding jobs; queue retry|cancel JOB");
+  add_common(queue);
+  queue->add_option("action", queue_options.action, "retry | cancel")
+    ->check(CLI::IsMember({"retry", "cancel"}));
+  queue->add_option("job", queue_options.job, "job number");
+  queue->add_flag("--json", queue_options.json, "JSON output");
+
+  std::string echo_name;
+  auto* echo = cli.add_subcommand("echo", "C-ECHO a configured modality");
+  add_common(echo);
+  echo->add_option("modality", echo_name, "modality name from the configuration")->required();
+
   CLI11_PARSE(cli, argc, argv);
+  if (queue->parsed() && !queue_options.action.empty() && queue_options.job <= 0) {
+    std::fprintf(stderr, "cloudfilm: queue %s needs a job number\n", queue_options.action.c_str());
+    return 2;
+  }
   if (cli.get_subcommands().empty()) {
     std::fputs(cli.help().c_str(), stdout);
     return 0;
@@ -70,6 +94,15 @@ main(int argc, char** argv)
     }
     if (check->parsed()) {
       return app::run_check(config, repair);
+    }
+    if (send->parsed()) {
+      return app::run_send(config, send_options);
+    }
+    if (queue->parsed()) {
+      return app::run_queue(config, queue_options);
+    }
+    if (echo->parsed()) {
+      return app::run_echo(config, echo_name);
     }
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "cloudfilm: config: %s\n", e.what());

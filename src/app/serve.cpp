@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "commands.hpp"
 
+#include <forward/forwarding_sink.hpp>
+#include <forward/runner.hpp>
 #include <net/server.hpp>
 #include <net/setup.hpp>
 
@@ -8,10 +10,12 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <systemd/sd-daemon.h>
 
 #include <csignal>
+#include <functional>
 
 namespace app {
 
@@ -25,12 +29,34 @@ run_serve(const config::Config& config)
   }
   CF_LOG(info, "app", "store at " << std::filesystem::absolute(config.storage.path).string());
 
-  // The daemon's one event loop: signals now; timers, the forwarding queue
-  // and the HTTP API later. DICOM associations run on the server's threads.
+  auto jobs = forward::JobStore::open(config.storage.path / "index.sqlite");
+  if (!jobs) {
+    std::fprintf(stderr, "cloudfilm: %s\n", jobs.error().message().c_str());
+    return 1;
+  }
+  const auto fopts = forward_options(config);
+  forward::ForwardingSink sink(*st, **jobs, fopts);
+  forward::Runner runner(**jobs, st->query(), fopts);
+
+  // The daemon's one event loop: signals and the forwarding queue's timer
+  // now, the HTTP API later. DICOM associations run on the server's threads,
+  // forwarding jobs on the runner's.
   boost::asio::io_context io;
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  boost::asio::steady_timer queue_timer(io);
+  std::function<void()> schedule_poll = [&] {
+    queue_timer.expires_after(std::chrono::seconds(1));
+    queue_timer.async_wait([&](const boost::system::error_code& ec) {
+      if (ec) {
+        return;
+      }
+      runner.poll();
+      schedule_poll();
+    });
+  };
+  schedule_poll();
 
-  net::Server server(server_options(config), *st, st->query());
+  net::Server server(server_options(config), sink, st->query());
   if (auto r = server.start(); !r) {
     std::fprintf(stderr, "cloudfilm: cannot listen: %s\n", r.error().message().c_str());
     return 1;
@@ -46,9 +72,11 @@ run_serve(const config::Config& config)
     CF_LOG(info, "app", "signal " << signal << ": stopping (running associations get "
                                   << config.node.shutdown_grace << " s)");
     sd_notify(0, "STOPPING=1");
+    queue_timer.cancel();
     server.stop();
   });
   io.run();
+  runner.stop(); // running jobs stop after their current instance; the rest stays queued
   server.wait();
   CF_LOG(info, "app", "stopped");
   return 0;

@@ -97,6 +97,25 @@ server_options(const config::Config& config)
   return o;
 }
 
+forward::Options
+forward_options(const config::Config& config)
+{
+  forward::Options o;
+  o.our_ae_title = config.node.ae_title;
+  for (const auto& [name, m] : config.modalities) {
+    o.destinations.push_back({name, m.ae_title, m.host, m.port});
+  }
+  for (const auto& r : config.forward.rules) {
+    o.rules.push_back({r.to, r.sources, r.calling_aes, r.modalities});
+  }
+  o.retry = {config.forward.max_attempts, config.forward.initial_delay, config.forward.max_delay};
+  o.batch_delay = config.forward.batch_delay;
+  o.acse_timeout = config.node.acse_timeout;
+  o.dimse_timeout = config.node.dimse_timeout;
+  o.max_pdu = config.node.max_pdu;
+  return o;
+}
+
 std::unique_ptr<store::Store>
 open_store(const config::Config& config)
 {

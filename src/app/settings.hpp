@@ -2,6 +2,7 @@
 #pragma once
 
 #include <config/config.hpp>
+#include <forward/options.hpp>
 #include <net/server.hpp>
 #include <store/store.hpp>
 
@@ -28,6 +29,7 @@ config::Config load_settings(const CommonOptions& common);
 
 store::Options store_options(const config::Config& config);
 net::ServerOptions server_options(const config::Config& config);
+forward::Options forward_options(const config::Config& config);
 
 // Open the store, or print one error line and return nullptr.
 std::unique_ptr<store::Store> open_store(const config::Config& config);

@@ -263,6 +263,73 @@ parse_modalities(const YAML::Node& n, std::map<std::string, Modality>& out)
   }
 }
 
+std::vector<std::string>
+get_list(const YAML::Node& node, const std::string& key)
+{
+  std::vector<std::string> out;
+  if (node.IsScalar()) {
+    out.push_back(node.Scalar());
+  } else if (node.IsSequence()) {
+    for (const auto& v : node) {
+      out.push_back(get_string(v, key));
+    }
+  } else if (!node.IsNull()) {
+    fail(key, "expected a value or a list");
+  }
+  return out;
+}
+
+void
+parse_forward(const YAML::Node& n, Forward& out)
+{
+  reject_unknown(n, "forward", {"rules", "retry", "batch_delay"});
+  if (const auto rules = n["rules"]) {
+    if (!rules.IsSequence() && !rules.IsNull()) {
+      fail("forward.rules", "expected a list of {to, source, calling_ae, modality}");
+    }
+    std::size_t i = 0;
+    for (const auto& r : rules) {
+      const auto key = "forward.rules[" + std::to_string(i++) + "]";
+      reject_unknown(r, key, {"to", "source", "calling_ae", "modality"});
+      ForwardRule rule;
+      if (!r["to"]) {
+        fail(key + ".to", "missing");
+      }
+      rule.to = get_string(r["to"], key + ".to");
+      if (r["source"]) {
+        rule.sources = get_list(r["source"], key + ".source");
+        for (const auto& src : rule.sources) {
+          if (src != "dimse" && src != "import" && src != "source") {
+            fail(key + ".source", "'" + src + "' is not one of dimse, import, source");
+          }
+        }
+      }
+      if (r["calling_ae"]) {
+        rule.calling_aes = get_list(r["calling_ae"], key + ".calling_ae");
+      }
+      if (r["modality"]) {
+        rule.modalities = get_list(r["modality"], key + ".modality");
+      }
+      out.rules.push_back(rule);
+    }
+  }
+  if (const auto retry = n["retry"]) {
+    reject_unknown(retry, "forward.retry", {"max_attempts", "initial_delay", "max_delay"});
+    if (retry["max_attempts"]) {
+      out.max_attempts = get_int(retry["max_attempts"], "forward.retry.max_attempts", 1, 1000);
+    }
+    if (retry["initial_delay"]) {
+      out.initial_delay = get_int(retry["initial_delay"], "forward.retry.initial_delay", 1, 86400);
+    }
+    if (retry["max_delay"]) {
+      out.max_delay = get_int(retry["max_delay"], "forward.retry.max_delay", 1, 7 * 86400);
+    }
+  }
+  if (n["batch_delay"]) {
+    out.batch_delay = get_int(n["batch_delay"], "forward.batch_delay", 0, 3600);
+  }
+}
+
 void
 parse_log(const YAML::Node& n, Log& out)
 {
@@ -299,7 +366,7 @@ parse(const std::string& yaml_text)
     return config;
   }
   try {
-    reject_unknown(root, "", {"node", "storage", "modalities", "log"});
+    reject_unknown(root, "", {"node", "storage", "modalities", "forward", "log"});
     if (root["node"]) {
       parse_node(root["node"], config.node);
     }
@@ -308,6 +375,9 @@ parse(const std::string& yaml_text)
     }
     if (root["modalities"]) {
       parse_modalities(root["modalities"], config.modalities);
+    }
+    if (root["forward"]) {
+      parse_forward(root["forward"], config.forward);
     }
     if (root["log"]) {
       parse_log(root["log"], config.log);
@@ -342,6 +412,12 @@ validate(const Config& config)
   check_ipv4(config.node.bind, "node.bind");
   if (config.node.max_pdu % 2 != 0) {
     fail("node.max_pdu", "must be even");
+  }
+  for (std::size_t i = 0; i < config.forward.rules.size(); ++i) {
+    const auto& to = config.forward.rules[i].to;
+    if (config.modalities.count(to) == 0) {
+      fail("forward.rules[" + std::to_string(i) + "].to", "'" + to + "' is not a configured modality");
+    }
   }
   std::set<std::string> aes;
   for (const auto& [name, m] : config.modalities) {

@@ -64,6 +64,25 @@ struct Storage
   bool fsync = true;
 };
 
+// Auto-forwarding: instances stored from now on that match go to `to`
+// (a modality name). Empty lists match anything.
+struct ForwardRule
+{
+  std::string to;
+  std::vector<std::string> sources;     // dimse, import, source
+  std::vector<std::string> calling_aes; // calling AE title (dimse), module, import path
+  std::vector<std::string> modalities;
+};
+
+struct Forward
+{
+  std::vector<ForwardRule> rules;
+  int max_attempts = 10;
+  int initial_delay = 10; // seconds, doubling per attempt
+  int max_delay = 3600;
+  int batch_delay = 5; // seconds a rule job waits for more of its study
+};
+
 struct Log
 {
   std::string level = "info";
@@ -75,6 +94,7 @@ struct Config
   Node node;
   Storage storage;
   std::map<std::string, Modality> modalities; // name -> modality
+  Forward forward;
   Log log;
 };
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "store_scu.hpp"
 
+#include "errors.hpp"
+
 #include <dicom/errors.hpp>
 #include <dicom/transcode.hpp>
 
@@ -60,9 +62,9 @@ context_count(const std::map<std::string, std::set<std::string>>& m)
 }
 
 core::Error
-net_error(const std::string& detail)
+net_error(Errc code, const std::string& detail)
 {
-  return core::make_error(std::make_error_code(std::errc::connection_aborted), detail);
+  return core::make_error(code, detail);
 }
 
 } // namespace
@@ -104,7 +106,7 @@ public:
     }
     if (cond.bad()) {
       m_scu.reset();
-      return net_error(who + ": " + cond.text());
+      return net_error(Errc::association_failed, who + ": " + cond.text());
     }
     return {};
   }
@@ -112,7 +114,7 @@ public:
   core::Result<SendResult> send(const SendItem& item, const std::string& originator, std::uint16_t message_id)
   {
     if (!m_scu || !m_scu->isConnected()) {
-      return net_error("not connected");
+      return net_error(Errc::exchange_failed, "not connected");
     }
     std::vector<std::string> accepted;
     std::vector<std::string> candidates{item.transfer_syntax_uid};
@@ -136,7 +138,7 @@ public:
     const auto cond = m_scu->sendSTORERequest(pres_id, OFFilename(), (*file)->getDataset(), status,
                                               originator.c_str(), message_id);
     if (cond.bad()) {
-      return net_error("C-STORE of " + item.sop_instance_uid + ": " + cond.text());
+      return net_error(Errc::exchange_failed, "C-STORE of " + item.sop_instance_uid + ": " + cond.text());
     }
     return SendResult{status, target};
   }

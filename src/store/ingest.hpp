@@ -30,6 +30,7 @@ struct Ingested
   std::string sop_instance_uid;
   std::string study_instance_uid;
   std::string series_instance_uid;
+  std::string modality;
   bool duplicate = false; // already stored; the new copy was discarded
   bool replaced = false;  // already stored; replaced by the new copy (policy replace)
   std::string charset_note; // non-empty if text needed a charset fallback

@@ -7,7 +7,7 @@
 
 #include <core/strings.hpp>
 
-#include <sqlite3.h>
+#include <core/sqlite.hpp>
 
 #include <chrono>
 #include <ctime>
@@ -18,12 +18,6 @@
 namespace store {
 
 namespace {
-
-// Internal: thrown by the helpers below, caught at every Index method.
-struct SqlError : std::runtime_error
-{
-  using std::runtime_error::runtime_error;
-};
 
 constexpr const char* k_schema = R"SQL(
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -146,94 +140,9 @@ CREATE TRIGGER IF NOT EXISTS studies_ad AFTER DELETE ON studies BEGIN
 END;
 )SQL";
 
-class Stmt
-{
-public:
-  Stmt(sqlite3* db, const char* sql) : m_db(db)
-  {
-    if (sqlite3_prepare_v2(db, sql, -1, &m_stmt, nullptr) != SQLITE_OK) {
-      throw SqlError(std::string("prepare: ") + sqlite3_errmsg(db));
-    }
-  }
-  ~Stmt()
-  {
-    sqlite3_finalize(m_stmt);
-  }
-  Stmt(const Stmt&) = delete;
-  Stmt& operator=(const Stmt&) = delete;
-
-  Stmt& bind(int i, const std::string& v)
-  {
-    check(sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT));
-    return *this;
-  }
-  Stmt& bind(int i, std::int64_t v)
-  {
-    check(sqlite3_bind_int64(m_stmt, i, v));
-    return *this;
-  }
-  Stmt& bind(int i, const std::optional<long>& v)
-  {
-    check(v ? sqlite3_bind_int64(m_stmt, i, *v) : sqlite3_bind_null(m_stmt, i));
-    return *this;
-  }
-  // True while there is a row.
-  bool step()
-  {
-    const int rc = sqlite3_step(m_stmt);
-    if (rc == SQLITE_ROW) {
-      return true;
-    }
-    if (rc == SQLITE_DONE) {
-      return false;
-    }
-    throw SqlError(std::string("step: ") + sqlite3_errmsg(m_db));
-  }
-  void reset()
-  {
-    sqlite3_reset(m_stmt);
-    sqlite3_clear_bindings(m_stmt);
-  }
-  std::string text(int col) const
-  {
-    const auto* p = sqlite3_column_text(m_stmt, col);
-    return p ? std::string(reinterpret_cast<const char*>(p),
-                           static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, col)))
-             : std::string();
-  }
-  std::int64_t int64(int col) const
-  {
-    return sqlite3_column_int64(m_stmt, col);
-  }
-  std::optional<long> opt_int(int col) const
-  {
-    if (sqlite3_column_type(m_stmt, col) == SQLITE_NULL) {
-      return std::nullopt;
-    }
-    return static_cast<long>(sqlite3_column_int64(m_stmt, col));
-  }
-
-private:
-  void check(int rc)
-  {
-    if (rc != SQLITE_OK) {
-      throw SqlError(std::string("bind: ") + sqlite3_errmsg(m_db));
-    }
-  }
-
-  sqlite3* m_db;
-  sqlite3_stmt* m_stmt = nullptr;
-};
-
-// Resets a statement on scope exit so it can be reused.
-struct Resetter
-{
-  Stmt& stmt;
-  ~Resetter()
-  {
-    stmt.reset();
-  }
-};
+using core::sqlite::Resetter;
+using core::sqlite::Stmt;
+using SqlError = core::sqlite::Error;
 
 std::string
 now_utc()
@@ -269,24 +178,10 @@ index_error(const std::exception& e)
 class SqliteIndex final : public Index
 {
 public:
-  SqliteIndex(sqlite3* db, std::filesystem::path root) : m_db(db), m_root(std::move(root))
+  SqliteIndex(const std::filesystem::path& file, std::filesystem::path root)
+    : m_db(file), m_root(std::move(root))
   {
-  }
-  ~SqliteIndex() override
-  {
-    m_stmts.clear();
-    m_generated.clear();
-    sqlite3_close(m_db);
-  }
-
-  void init()
-  {
-    exec("PRAGMA journal_mode=WAL");
-    // NORMAL in WAL mode survives a process crash (kill -9); after a power
-    // loss the startup check re-indexes files whose rows were lost.
-    exec("PRAGMA synchronous=NORMAL");
-    exec("PRAGMA foreign_keys=ON");
-    exec(k_schema);
+    m_db.exec(k_schema);
   }
 
   core::Result<AddOutcome>
@@ -294,7 +189,7 @@ public:
   {
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
-      Transaction tx(*this);
+      core::sqlite::Transaction tx(m_db);
       const auto patient = upsert_patient(info);
       const auto study = upsert_study(info, patient);
       const auto series = upsert_series(info, study);
@@ -327,7 +222,7 @@ public:
         .bind(19, origin.peer)
         .bind(20, now_utc());
       ins.step();
-      const bool added = sqlite3_changes(m_db) > 0;
+      const bool added = m_db.changes() > 0;
       tx.commit();
       return added ? AddOutcome::added : AddOutcome::already_indexed;
     } catch (const std::exception& e) {
@@ -339,7 +234,7 @@ public:
   {
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
-      Transaction tx(*this);
+      core::sqlite::Transaction tx(m_db);
       auto& find = stmt(R"SQL(
         SELECT i.id, s.id, st.id, st.patient_fk FROM instances i
         JOIN series s ON s.id = i.series_fk JOIN studies st ON st.id = s.study_fk
@@ -369,7 +264,7 @@ public:
   {
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
-      Stmt q(m_db, "SELECT sop_uid, path FROM instances");
+      Stmt q(m_db.handle(), "SELECT sop_uid, path FROM instances");
       while (q.step()) {
         f(q.text(0), q.text(1));
       }
@@ -415,12 +310,12 @@ public:
     try {
       long wrong = 0;
       for (const auto& check : k_checks) {
-        Stmt q(m_db, check[0]);
+        Stmt q(m_db.handle(), check[0]);
         q.step();
         const auto n = q.int64(0);
         wrong += static_cast<long>(n);
         if (n > 0 && repair) {
-          exec(check[1]);
+          m_db.exec(check[1]);
         }
       }
       return wrong;
@@ -434,7 +329,7 @@ public:
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
       std::vector<PatientRow> rows;
-      Stmt q(m_db,
+      Stmt q(m_db.handle(),
              "SELECT patient_id, patient_name, birth_date, sex, num_studies, num_series, "
              "num_instances FROM patients ORDER BY patient_name, patient_id");
       while (q.step()) {
@@ -452,7 +347,7 @@ public:
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
       std::vector<StudyRow> rows;
-      Stmt q(m_db, R"SQL(
+      Stmt q(m_db.handle(), R"SQL(
         SELECT p.patient_id, p.patient_name, st.study_uid, st.study_date, st.study_time,
                st.accession_number, st.study_id, st.description,
                (SELECT group_concat(m, '\') FROM
@@ -490,7 +385,7 @@ public:
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
       std::vector<SeriesRow> rows;
-      Stmt q(m_db, R"SQL(
+      Stmt q(m_db.handle(), R"SQL(
         SELECT st.study_uid, s.series_uid, s.modality, s.series_number, s.description,
                s.series_date, s.series_time, s.body_part, s.num_instances
         FROM series s JOIN studies st ON st.id = s.study_fk
@@ -533,7 +428,7 @@ public:
     }
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
-      auto& q = cached(statement->text);
+      auto& q = m_db.stmt(statement->text);
       Resetter r{q};
       for (std::size_t i = 0; i < statement->params.size(); ++i) {
         q.bind(static_cast<int>(i + 1), statement->params[i]);
@@ -562,7 +457,7 @@ public:
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
       std::vector<RetrieveItem> items;
-      auto& q = cached(statement->text);
+      auto& q = m_db.stmt(statement->text);
       Resetter r{q};
       for (std::size_t i = 0; i < statement->params.size(); ++i) {
         q.bind(static_cast<int>(i + 1), statement->params[i]);
@@ -577,51 +472,13 @@ public:
   }
 
 private:
-  // Prepared statements for generated SQL, keyed by text; queries from one
-  // viewer repeat, so preparing once pays. Bounded.
-  Stmt& cached(const std::string& text)
-  {
-    auto it = m_generated.find(text);
-    if (it == m_generated.end()) {
-      if (m_generated.size() >= 256) {
-        m_generated.clear();
-      }
-      it = m_generated.emplace(text, std::make_unique<Stmt>(m_db, text.c_str())).first;
-    }
-    return *it->second;
-  }
-
-  class Transaction
-  {
-  public:
-    explicit Transaction(SqliteIndex& index) : m_index(index)
-    {
-      m_index.exec("BEGIN IMMEDIATE");
-    }
-    ~Transaction()
-    {
-      if (!m_done) {
-        sqlite3_exec(m_index.m_db, "ROLLBACK", nullptr, nullptr, nullptr);
-      }
-    }
-    void commit()
-    {
-      m_index.exec("COMMIT");
-      m_done = true;
-    }
-
-  private:
-    SqliteIndex& m_index;
-    bool m_done = false;
-  };
-
   core::Result<std::vector<InstanceRow>> select_instances(const std::string& where,
                                                           const std::string& value)
   {
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
       std::vector<InstanceRow> rows;
-      Stmt q(m_db,
+      Stmt q(m_db.handle(),
              ("SELECT st.study_uid, s.series_uid, i.sop_uid, i.sop_class_uid, i.instance_number, "
               "i.transfer_syntax, i.path, i.size FROM instances i JOIN series s ON s.id = "
               "i.series_fk JOIN studies st ON st.id = s.study_fk WHERE "
@@ -638,16 +495,6 @@ private:
     }
   }
 
-  void exec(const char* sql)
-  {
-    char* err = nullptr;
-    if (sqlite3_exec(m_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : sqlite3_errmsg(m_db);
-      sqlite3_free(err);
-      throw SqlError(msg);
-    }
-  }
-
   void run(const char* sql, std::int64_t id)
   {
     auto& s = stmt(sql);
@@ -658,11 +505,7 @@ private:
 
   Stmt& stmt(const char* sql)
   {
-    auto it = m_stmts.find(sql);
-    if (it == m_stmts.end()) {
-      it = m_stmts.emplace(sql, std::make_unique<Stmt>(m_db, sql)).first;
-    }
-    return *it->second;
+    return m_db.stmt(sql);
   }
 
   std::int64_t select_id(const char* sql, const std::string& key)
@@ -757,11 +600,9 @@ private:
     return select_id("SELECT id FROM series WHERE series_uid = ?", info.series_instance_uid);
   }
 
-  sqlite3* m_db;
+  core::sqlite::Db m_db;
   std::filesystem::path m_root;
   std::mutex m_mutex;
-  std::map<const char*, std::unique_ptr<Stmt>> m_stmts; // keyed by literal address
-  std::map<std::string, std::unique_ptr<Stmt>> m_generated;
 };
 
 } // namespace
@@ -769,23 +610,11 @@ private:
 core::Result<std::unique_ptr<Index>>
 open_sqlite_index(const std::filesystem::path& file, const std::filesystem::path& root)
 {
-  sqlite3* db = nullptr;
-  const int rc = sqlite3_open_v2(file.c_str(), &db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
-  if (rc != SQLITE_OK) {
-    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-    sqlite3_close(db);
-    return core::make_error(Errc::index_failed, file.string() + ": " + msg);
-  }
-  sqlite3_busy_timeout(db, 30000);
-  auto index = std::make_unique<SqliteIndex>(db, root);
   try {
-    index->init();
+    return std::unique_ptr<Index>(std::make_unique<SqliteIndex>(file, root));
   } catch (const std::exception& e) {
     return core::make_error(Errc::index_failed, file.string() + ": " + e.what());
   }
-  return std::unique_ptr<Index>(std::move(index));
 }
 
 } // namespace store

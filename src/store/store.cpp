@@ -111,6 +111,7 @@ Store::ingest_checked(const fs::path& file, const Origin& origin, const dicom::I
   out.sop_instance_uid = info.sop_instance_uid;
   out.study_instance_uid = info.study_instance_uid;
   out.series_instance_uid = info.series_instance_uid;
+  out.modality = info.modality;
   out.charset_note = info.charset_note;
 
   const auto relative = FileStore::relative_path_for(info.sop_instance_uid);

@@ -43,6 +43,7 @@ store_failure_status(const core::Error& error)
     case dicom::Errc::malformed:
       return {k_error_cannot_understand, comment("dataset does not parse")};
     case dicom::Errc::write_failed:
+    case dicom::Errc::cannot_transcode:
       break;
     }
     return {k_refused_out_of_resources, comment(code.message())};
