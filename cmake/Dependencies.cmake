@@ -40,6 +40,10 @@ pkg_check_modules(SYSTEMD REQUIRED IMPORTED_TARGET libsystemd)
 add_library(dep_systemd INTERFACE)
 target_link_libraries(dep_systemd INTERFACE PkgConfig::SYSTEMD)
 
+find_package(CURL REQUIRED)
+add_library(dep_curl INTERFACE)
+target_link_libraries(dep_curl INTERFACE CURL::libcurl)
+
 find_package(LibArchive REQUIRED)
 add_library(dep_archive INTERFACE)
 target_link_libraries(dep_archive INTERFACE LibArchive::LibArchive)

@@ -10,7 +10,8 @@ packages=(
   doctest-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
-  packages+=(dcmtk python3 python3-pydicom python3-numpy python3-pytest zip sqlite3)
+  packages+=(dcmtk python3 python3-pydicom python3-numpy python3-pytest zip sqlite3
+             orthanc orthanc-dicomweb odil python3-odil)
 fi
 
 missing=()

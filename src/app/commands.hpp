@@ -40,4 +40,16 @@ int run_queue(const config::Config& config, const QueueOptions& options);
 
 int run_echo(const config::Config& config, const std::string& modality);
 
+struct FetchOptions
+{
+  std::string url;
+  std::string password;
+  std::string out;       // export tree folder, or empty
+  bool raw = false;      // Hinacom: native pixels instead of JPEG 2000
+  std::string study_uid; // DICOMweb
+  std::vector<std::string> resolve; // extra "host:port:address"
+  bool list_platforms = false;
+};
+int run_fetch(const config::Config& config, const FetchOptions& options);
+
 } // namespace app

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "commands.hpp"
 
-#include <forward/forwarding_sink.hpp>
 #include <source/import.hpp>
 
 #include <chrono>
@@ -50,18 +49,11 @@ private:
 int
 run_import(const config::Config& config, const std::vector<std::string>& paths)
 {
-  auto st = open_store(config);
-  if (!st) {
-    return 1;
-  }
   // Forwarding rules apply to imports too; the running node sends the jobs.
-  auto jobs = forward::JobStore::open(config.storage.path / "index.sqlite");
-  if (!jobs) {
-    std::fprintf(stderr, "cloudfilm: %s\n", jobs.error().message().c_str());
+  auto intake = open_intake(config);
+  if (!intake) {
     return 1;
   }
-  const auto fopts = forward_options(config);
-  forward::ForwardingSink sink(*st, **jobs, fopts);
   std::vector<std::filesystem::path> inputs(paths.begin(), paths.end());
   source::ImportSummary summary;
   {
@@ -70,7 +62,7 @@ run_import(const config::Config& config, const std::vector<std::string>& paths)
     if (::isatty(STDERR_FILENO)) {
       progress = [&bar](const source::ImportProgress& p) { bar(p); };
     }
-    summary = source::import_paths(inputs, sink, progress);
+    summary = source::import_paths(inputs, *intake->sink, progress);
   }
   for (const auto& f : summary.failures) {
     std::fprintf(stderr, "cloudfilm: import: %s\n", f.c_str());

@@ -64,7 +64,22 @@ main(int argc, char** argv)
   add_common(echo);
   echo->add_option("modality", echo_name, "modality name from the configuration")->required();
 
+  app::FetchOptions fetch_options;
+  auto* fetch = cli.add_subcommand("fetch", "download a cloud-film link into the store");
+  add_common(fetch);
+  fetch->add_option("url", fetch_options.url, "the share link");
+  fetch->add_option("--password", fetch_options.password, "share password or code");
+  fetch->add_option("--out", fetch_options.out, "also write patient-study-date/series/00001.dcm here");
+  fetch->add_flag("--raw", fetch_options.raw, "Hinacom: native pixels instead of JPEG 2000");
+  fetch->add_option("--study", fetch_options.study_uid, "DICOMweb: StudyInstanceUID");
+  fetch->add_option("--resolve", fetch_options.resolve, "host:port:address, like curl --resolve");
+  fetch->add_flag("--list-platforms", fetch_options.list_platforms, "print the supported platforms");
+
   CLI11_PARSE(cli, argc, argv);
+  if (fetch->parsed() && fetch_options.url.empty() && !fetch_options.list_platforms) {
+    std::fprintf(stderr, "cloudfilm: fetch needs a link (or --list-platforms)\n");
+    return 2;
+  }
   if (queue->parsed() && !queue_options.action.empty() && queue_options.job <= 0) {
     std::fprintf(stderr, "cloudfilm: queue %s needs a job number\n", queue_options.action.c_str());
     return 2;
@@ -103,6 +118,9 @@ main(int argc, char** argv)
     }
     if (echo->parsed()) {
       return app::run_echo(config, echo_name);
+    }
+    if (fetch->parsed()) {
+      return app::run_fetch(config, fetch_options);
     }
   } catch (const config::ConfigError& e) {
     std::fprintf(stderr, "cloudfilm: config: %s\n", e.what());

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "commands.hpp"
 
-#include <forward/forwarding_sink.hpp>
 #include <forward/runner.hpp>
 #include <net/server.hpp>
 #include <net/setup.hpp>
@@ -23,20 +22,12 @@ int
 run_serve(const config::Config& config)
 {
   net::setup_network();
-  auto st = open_store(config);
-  if (!st) {
+  auto intake = open_intake(config);
+  if (!intake) {
     return 1;
   }
   CF_LOG(info, "app", "store at " << std::filesystem::absolute(config.storage.path).string());
-
-  auto jobs = forward::JobStore::open(config.storage.path / "index.sqlite");
-  if (!jobs) {
-    std::fprintf(stderr, "cloudfilm: %s\n", jobs.error().message().c_str());
-    return 1;
-  }
-  const auto fopts = forward_options(config);
-  forward::ForwardingSink sink(*st, **jobs, fopts);
-  forward::Runner runner(**jobs, st->query(), fopts);
+  forward::Runner runner(*intake->jobs, intake->store->query(), intake->forward);
 
   // The daemon's one event loop: signals and the forwarding queue's timer
   // now, the HTTP API later. DICOM associations run on the server's threads,
@@ -56,7 +47,7 @@ run_serve(const config::Config& config)
   };
   schedule_poll();
 
-  net::Server server(server_options(config), sink, st->query());
+  net::Server server(server_options(config), *intake->sink, intake->store->query());
   if (auto r = server.start(); !r) {
     std::fprintf(stderr, "cloudfilm: cannot listen: %s\n", r.error().message().c_str());
     return 1;

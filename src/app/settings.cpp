@@ -128,4 +128,24 @@ open_store(const config::Config& config)
   return std::move(*st);
 }
 
+std::unique_ptr<Intake>
+open_intake(const config::Config& config)
+{
+  auto intake = std::make_unique<Intake>();
+  intake->store = open_store(config);
+  if (!intake->store) {
+    return nullptr;
+  }
+  auto jobs = forward::JobStore::open(config.storage.path / "index.sqlite");
+  if (!jobs) {
+    std::fprintf(stderr, "cloudfilm: %s\n", jobs.error().message().c_str());
+    return nullptr;
+  }
+  intake->jobs = std::move(*jobs);
+  intake->forward = forward_options(config);
+  intake->sink =
+    std::make_unique<forward::ForwardingSink>(*intake->store, *intake->jobs, intake->forward);
+  return intake;
+}
+
 } // namespace app

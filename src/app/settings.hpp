@@ -2,6 +2,8 @@
 #pragma once
 
 #include <config/config.hpp>
+#include <forward/forwarding_sink.hpp>
+#include <forward/job_store.hpp>
 #include <forward/options.hpp>
 #include <net/server.hpp>
 #include <store/store.hpp>
@@ -33,5 +35,18 @@ forward::Options forward_options(const config::Config& config);
 
 // Open the store, or print one error line and return nullptr.
 std::unique_ptr<store::Store> open_store(const config::Config& config);
+
+// The store with the forwarding rules in front of it: what serve, import and
+// fetch ingest through.
+struct Intake
+{
+  std::unique_ptr<store::Store> store;
+  std::unique_ptr<forward::JobStore> jobs;
+  forward::Options forward;
+  std::unique_ptr<forward::ForwardingSink> sink;
+};
+
+// Or print one error line and return nullptr.
+std::unique_ptr<Intake> open_intake(const config::Config& config);
 
 } // namespace app

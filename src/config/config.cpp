@@ -331,6 +331,46 @@ parse_forward(const YAML::Node& n, Forward& out)
 }
 
 void
+parse_fetch(const YAML::Node& n, Fetch& out)
+{
+  reject_unknown(n, "fetch",
+                 {"max_per_host", "retries", "timeout", "idle_timeout", "proxy", "resolve", "modules"});
+  if (n["max_per_host"]) {
+    out.max_per_host = get_int(n["max_per_host"], "fetch.max_per_host", 1, 64);
+  }
+  if (n["retries"]) {
+    out.retries = get_int(n["retries"], "fetch.retries", 0, 100);
+  }
+  if (n["timeout"]) {
+    out.timeout = get_int(n["timeout"], "fetch.timeout", 1, 86400);
+  }
+  if (n["idle_timeout"]) {
+    out.idle_timeout = get_int(n["idle_timeout"], "fetch.idle_timeout", 1, 3600);
+  }
+  if (n["proxy"]) {
+    out.proxy = get_string(n["proxy"], "fetch.proxy");
+  }
+  if (n["resolve"]) {
+    out.resolve = get_list(n["resolve"], "fetch.resolve");
+  }
+  if (const auto modules = n["modules"]) {
+    if (!modules.IsMap()) {
+      fail("fetch.modules", "expected a mapping of module name to settings");
+    }
+    for (const auto& m : modules) {
+      const auto name = m.first.as<std::string>();
+      if (!m.second.IsMap()) {
+        fail("fetch.modules." + name, "expected a mapping of settings");
+      }
+      for (const auto& kv : m.second) {
+        const auto key = kv.first.as<std::string>();
+        out.modules[name][key] = get_string(kv.second, "fetch.modules." + name + "." + key);
+      }
+    }
+  }
+}
+
+void
 parse_log(const YAML::Node& n, Log& out)
 {
   reject_unknown(n, "log", {"level", "dcmtk_level"});
@@ -366,7 +406,7 @@ parse(const std::string& yaml_text)
     return config;
   }
   try {
-    reject_unknown(root, "", {"node", "storage", "modalities", "forward", "log"});
+    reject_unknown(root, "", {"node", "storage", "modalities", "forward", "fetch", "log"});
     if (root["node"]) {
       parse_node(root["node"], config.node);
     }
@@ -378,6 +418,9 @@ parse(const std::string& yaml_text)
     }
     if (root["forward"]) {
       parse_forward(root["forward"], config.forward);
+    }
+    if (root["fetch"]) {
+      parse_fetch(root["fetch"], config.fetch);
     }
     if (root["log"]) {
       parse_log(root["log"], config.log);

@@ -83,6 +83,19 @@ struct Forward
   int batch_delay = 5; // seconds a rule job waits for more of its study
 };
 
+// Cloud-film downloads (`cloudfilm fetch`).
+struct Fetch
+{
+  int max_per_host = 4;   // requests in flight per host (be polite)
+  int retries = 4;        // extra tries of a failed request
+  int timeout = 300;      // seconds per request try
+  int idle_timeout = 30;  // seconds without a byte: stalled
+  std::string proxy;      // "" = the http_proxy/https_proxy environment
+  std::vector<std::string> resolve; // "host:port:address" (tests, split DNS)
+  // Per-module settings (module name -> key -> value), e.g. hinacom.keepalive.
+  std::map<std::string, std::map<std::string, std::string>> modules;
+};
+
 struct Log
 {
   std::string level = "info";
@@ -95,6 +108,7 @@ struct Config
   Storage storage;
   std::map<std::string, Modality> modalities; // name -> modality
   Forward forward;
+  Fetch fetch;
   Log log;
 };
 

@@ -1,45 +1,40 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "errors.hpp"
 
+#include <core/error_category.hpp>
+
 #include <string>
 
 namespace dicom {
 
 namespace {
 
-class Category : public std::error_category
+const char*
+describe(Errc e)
 {
-public:
-  const char* name() const noexcept override
-  {
-    return "dicom";
+  switch (e) {
+  case Errc::not_dicom:
+    return "not a DICOM file";
+  case Errc::malformed:
+    return "malformed DICOM";
+  case Errc::missing_uid:
+    return "required UID missing";
+  case Errc::uid_mismatch:
+    return "UIDs do not agree";
+  case Errc::write_failed:
+    return "cannot write DICOM file";
+  case Errc::cannot_transcode:
+    return "cannot change transfer syntax";
   }
-  std::string message(int ev) const override
-  {
-    switch (static_cast<Errc>(ev)) {
-    case Errc::not_dicom:
-      return "not a DICOM file";
-    case Errc::malformed:
-      return "malformed DICOM";
-    case Errc::missing_uid:
-      return "required UID missing";
-    case Errc::uid_mismatch:
-      return "UIDs do not agree";
-    case Errc::write_failed:
-      return "cannot write DICOM file";
-    case Errc::cannot_transcode:
-      return "cannot change transfer syntax";
-    }
-    return "unknown dicom error";
-  }
-};
+  return "unknown dicom error";
+}
 
 } // namespace
 
 const std::error_category&
 error_category()
 {
-  static const Category k_category;
+  static const core::EnumCategory<Errc> k_category{"dicom", &describe};
   return k_category;
 }
 

@@ -18,6 +18,12 @@ ForwardingSink::spool_path()
   return m_inner.spool_path();
 }
 
+bool
+ForwardingSink::contains(const std::string& sop_instance_uid)
+{
+  return m_inner.contains(sop_instance_uid);
+}
+
 core::Result<store::Ingested>
 ForwardingSink::ingest(const std::filesystem::path& file, const store::Origin& origin,
                        const store::Claimed& claimed)

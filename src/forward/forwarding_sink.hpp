@@ -20,6 +20,7 @@ public:
   core::Result<store::Ingested> ingest(const std::filesystem::path& file,
                                        const store::Origin& origin,
                                        const store::Claimed& claimed = {}) override;
+  bool contains(const std::string& sop_instance_uid) override;
 
 private:
   store::IngestSink& m_inner;

@@ -2,9 +2,8 @@
 #include "job_store.hpp"
 
 #include <core/sqlite.hpp>
+#include <core/time.hpp>
 
-#include <chrono>
-#include <ctime>
 
 namespace forward {
 
@@ -37,17 +36,6 @@ core::Error
 queue_error(const std::exception& e)
 {
   return core::make_error(std::make_error_code(std::errc::io_error), std::string("queue: ") + e.what());
-}
-
-std::string
-now_text()
-{
-  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
 }
 
 JobState
@@ -99,7 +87,7 @@ read_summary(core::sqlite::Stmt& q)
 double
 now_seconds()
 {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return core::unix_seconds();
 }
 
 const char*
@@ -163,7 +151,7 @@ JobStore::create(const std::string& destination, const std::string& reason,
                            "next_attempt, created_at) VALUES(?,?,?,'pending',?,?)");
     {
       core::sqlite::Resetter r{ins};
-      ins.bind(1, destination).bind(2, reason).bind(3, study_uid).bind(4, now_seconds()).bind(5, now_text());
+      ins.bind(1, destination).bind(2, reason).bind(3, study_uid).bind(4, now_seconds()).bind(5, core::utc_timestamp());
       ins.step();
     }
     const auto id = static_cast<long>(m_db->last_insert_id());
@@ -205,7 +193,7 @@ JobStore::enqueue(const std::string& destination, const std::string& study_uid,
       auto& ins = m_db->stmt("INSERT INTO forward_jobs(destination, reason, study_uid, state, "
                              "next_attempt, created_at) VALUES(?, 'rule', ?, 'pending', ?, ?)");
       core::sqlite::Resetter r{ins};
-      ins.bind(1, destination).bind(2, study_uid).bind(3, due).bind(4, now_text());
+      ins.bind(1, destination).bind(2, study_uid).bind(3, due).bind(4, core::utc_timestamp());
       ins.step();
       id = m_db->last_insert_id();
     } else {

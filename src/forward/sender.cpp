@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sender.hpp"
 
+#include <net/errors.hpp>
 #include <net/store_scu.hpp>
 
 #include <store/query.hpp>
@@ -140,6 +141,13 @@ run_attempt(JobStore& jobs, store::Query& query, const Options& options, long jo
         }
         net::StoreScu scu(target);
         if (auto r = scu.open(batch); !r) {
+          if (r.error().code == net::Errc::no_accepted_context) {
+            for (const auto& item : batch) {
+              (void)jobs.record(job_id, item.sop_instance_uid, ItemState::failed, -1, r.error().message());
+            }
+            permanent = permanent.empty() ? r.error().message() : permanent;
+            continue;
+          }
           error = r.error().message();
           break;
         }
@@ -149,7 +157,7 @@ run_attempt(JobStore& jobs, store::Query& query, const Options& options, long jo
           }
           auto result = scu.send(item);
           if (!result) {
-            if (!scu.connected()) {
+            if (result.error().code == net::Errc::exchange_failed) {
               error = result.error().message(); // network: retry the rest later
               break;
             }

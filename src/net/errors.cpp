@@ -1,37 +1,34 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "errors.hpp"
 
+#include <core/error_category.hpp>
+
 #include <string>
 
 namespace net {
 
 namespace {
 
-class Category : public std::error_category
+const char*
+describe(Errc e)
 {
-public:
-  const char* name() const noexcept override
-  {
-    return "net";
+  switch (e) {
+  case Errc::association_failed:
+    return "association failed";
+  case Errc::exchange_failed:
+    return "DIMSE exchange failed";
+  case Errc::no_accepted_context:
+    return "the peer accepts none of these SOP classes";
   }
-  std::string message(int ev) const override
-  {
-    switch (static_cast<Errc>(ev)) {
-    case Errc::association_failed:
-      return "association failed";
-    case Errc::exchange_failed:
-      return "DIMSE exchange failed";
-    }
-    return "network error";
-  }
-};
+  return "network error";
+}
 
 } // namespace
 
 const std::error_category&
 error_category()
 {
-  static const Category k_category;
+  static const core::EnumCategory<Errc> k_category{"net", &describe};
   return k_category;
 }
 

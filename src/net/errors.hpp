@@ -8,6 +8,7 @@ namespace net {
 enum class Errc {
   association_failed = 1, // could not connect or the peer rejected the association
   exchange_failed,        // the association broke during a DIMSE exchange
+  no_accepted_context,    // the peer accepts none of the SOP classes offered
 };
 
 const std::error_category& error_category();

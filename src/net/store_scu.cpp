@@ -106,7 +106,11 @@ public:
     }
     if (cond.bad()) {
       m_scu.reset();
-      return net_error(Errc::association_failed, who + ": " + cond.text());
+      // PS3.8 9.3.3.2: the peer refused every context, e.g. a SOP class it
+      // does not store. Trying again will not change that.
+      return net_error(cond == NET_EC_NoAcceptablePresentationContexts ? Errc::no_accepted_context
+                                                                       : Errc::association_failed,
+                       who + ": " + cond.text());
     }
     return {};
   }

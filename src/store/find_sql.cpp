@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "find_sql.hpp"
 
+#include <core/error_category.hpp>
 #include <core/strings.hpp>
 
 #include <algorithm>
@@ -9,37 +10,30 @@ namespace store {
 
 namespace {
 
-class FindCategory : public std::error_category
+const char*
+describe(FindErrc e)
 {
-public:
-  const char* name() const noexcept override
-  {
-    return "find";
+  switch (e) {
+  case FindErrc::bad_level:
+    return "query/retrieve level not valid for this information model";
+  case FindErrc::bad_unique_key:
+    return "unique key missing or not a single value";
+  case FindErrc::bad_value:
+    return "key value cannot be matched";
+  case FindErrc::missing_level:
+    return "QueryRetrieveLevel missing";
+  case FindErrc::bad_charset:
+    return "SpecificCharacterSet of the identifier cannot be decoded";
   }
-  std::string message(int ev) const override
-  {
-    switch (static_cast<FindErrc>(ev)) {
-    case FindErrc::bad_level:
-      return "query/retrieve level not valid for this information model";
-    case FindErrc::bad_unique_key:
-      return "unique key missing or not a single value";
-    case FindErrc::bad_value:
-      return "key value cannot be matched";
-    case FindErrc::missing_level:
-      return "QueryRetrieveLevel missing";
-    case FindErrc::bad_charset:
-      return "SpecificCharacterSet of the identifier cannot be decoded";
-    }
-    return "find error";
-  }
-};
+  return "find error";
+}
 
 } // namespace
 
 const std::error_category&
 find_error_category()
 {
-  static const FindCategory k_category;
+  static const core::EnumCategory<FindErrc> k_category{"find", &describe};
   return k_category;
 }
 

@@ -55,6 +55,9 @@ public:
   virtual core::Result<Ingested> ingest(const std::filesystem::path& file,
                                         const Origin& origin,
                                         const Claimed& claimed = {}) = 0;
+
+  // True if the SOP instance is already stored (sources skip it: resume).
+  virtual bool contains(const std::string& sop_instance_uid) = 0;
 };
 
 } // namespace store

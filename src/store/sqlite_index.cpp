@@ -8,9 +8,8 @@
 #include <core/strings.hpp>
 
 #include <core/sqlite.hpp>
+#include <core/time.hpp>
 
-#include <chrono>
-#include <ctime>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -144,17 +143,6 @@ using core::sqlite::Resetter;
 using core::sqlite::Stmt;
 using SqlError = core::sqlite::Error;
 
-std::string
-now_utc()
-{
-  const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 const char*
 origin_name(Origin::Kind kind)
 {
@@ -220,7 +208,7 @@ public:
         .bind(17, info.charset_note)
         .bind(18, std::string(origin_name(origin.kind)))
         .bind(19, origin.peer)
-        .bind(20, now_utc());
+        .bind(20, core::utc_timestamp());
       ins.step();
       const bool added = m_db.changes() > 0;
       tx.commit();
@@ -565,7 +553,7 @@ private:
         .bind(8, info.referring_physician_name)
         .bind(9, ref.alphabetic + '=' + ref.ideographic + '=' + ref.phonetic)
         .bind(10, info.patient_age)
-        .bind(11, now_utc());
+        .bind(11, core::utc_timestamp());
       ins.step();
     }
     return select_id("SELECT id FROM studies WHERE study_uid = ?", info.study_instance_uid);

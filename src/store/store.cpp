@@ -70,6 +70,13 @@ Store::spool_path()
   return m_files->spool_path();
 }
 
+bool
+Store::contains(const std::string& sop_instance_uid)
+{
+  auto row = m_index->instance(sop_instance_uid);
+  return row && row->has_value();
+}
+
 core::Result<Ingested>
 Store::ingest(const fs::path& file, const Origin& origin, const Claimed& claimed)
 {

@@ -57,6 +57,7 @@ public:
   core::Result<Ingested> ingest(const std::filesystem::path& file,
                                 const Origin& origin,
                                 const Claimed& claimed = {}) override;
+  bool contains(const std::string& sop_instance_uid) override;
 
   // Compare files and index; with `repair`, make them agree again.
   core::Result<CheckReport> check(bool repair);

@@ -271,10 +271,16 @@ class Association:
                 return ctx, self.accepted[ctx]
         raise LookupError("no accepted presentation context for " + abstract_syntax)
 
-    def _send_message(self, ctx, command, data=None):
-        self._send_pdu(0x04, struct.pack(">IBB", len(command) + 2, ctx, 0x03) + command)
+    @staticmethod
+    def _pdu(pdu_type, payload):
+        return struct.pack(">BBI", pdu_type, 0, len(payload)) + payload
+
+    def _message_pdus(self, ctx, command, data=None):
+        """The P-DATA-TF PDUs of one message: the command in one PDV, the data set split
+        to the peer's maximum PDU length."""
+        pdus = [self._pdu(0x04, struct.pack(">IBB", len(command) + 2, ctx, 0x03) + command)]
         if data is None:
-            return
+            return pdus
         limit = self.peer_max_pdu or (1 << 20)
         chunk = max(limit - 6, 256)
         pos = 0
@@ -282,9 +288,13 @@ class Association:
             part = data[pos:pos + chunk]
             pos += len(part)
             last = pos >= len(data)
-            self._send_pdu(0x04, struct.pack(">IBB", len(part) + 2, ctx, 0x02 if last else 0x00) + part)
+            pdus.append(self._pdu(0x04, struct.pack(">IBB", len(part) + 2, ctx, 0x02 if last else 0x00) + part))
             if last:
-                return
+                return pdus
+
+    def _send_message(self, ctx, command, data=None, trailer=b""):
+        """Send one message; `trailer` (further PDUs) goes out in the same write."""
+        self.sock.sendall(b"".join(self._message_pdus(ctx, command, data)) + trailer)
 
     def _recv_command(self):
         return self.recv_message()[1]
@@ -358,8 +368,10 @@ class Association:
     def _transfer_syntax(self, ctx):
         return self.accepted[ctx]
 
-    def _request(self, sop_class, command_field, identifier, extra=(), priority=0):
-        """Send a C-FIND/C-GET/C-MOVE request; returns (context id, message id, TS)."""
+    def _request(self, sop_class, command_field, identifier, extra=(), priority=0, cancel=False):
+        """Send a C-FIND/C-GET/C-MOVE request; returns (context id, message id, TS). With
+        cancel=True a C-CANCEL-RQ follows in the same write, so it is in the peer's
+        socket before the peer has read the identifier."""
         ctx, ts = self.context_for(sop_class)
         self.message_id += 1
         fields = [
@@ -373,38 +385,43 @@ class Association:
             data = bytes(identifier)
         else:
             data = encode_dataset(identifier, implicit=(ts == k_implicit_le))
-        self._send_message(ctx, encode_command(fields), data)
+        trailer = self._cancel_pdus(ctx, self.message_id) if cancel else b""
+        self._send_message(ctx, encode_command(fields), data, trailer)
         return ctx, self.message_id, ts
 
-    def cancel(self, ctx, message_id):
-        """C-CANCEL-RQ for the request `message_id` (PS3.7 9.3.2.3)."""
+    def _cancel_pdus(self, ctx, message_id):
         cmd = encode_command([
             (0x0100, _us(k_c_cancel_rq)),
             (0x0120, _us(message_id)),
             (0x0800, _us(k_no_data_set)),
         ])
-        self._send_message(ctx, cmd)
+        return b"".join(self._message_pdus(ctx, cmd))
 
-    def _response(self, command, data, ts):
+    def cancel(self, ctx, message_id):
+        """C-CANCEL-RQ for the request `message_id` (PS3.7 9.3.2.3)."""
+        self.sock.sendall(self._cancel_pdus(ctx, message_id))
+
+    def _response(self, command, data, ts, decode=True):
         identifier = None
         if data:
-            identifier = decode_dataset(data, ts)
+            identifier = decode_dataset(data, ts) if decode else data
         return Response(_get_us(command, 0x0900), identifier, command, _get_us(command, 0x1020),
                         _get_us(command, 0x1021), _get_us(command, 0x1022), _get_us(command, 0x1023))
 
-    def find(self, sop_class, identifier, cancel_after=None, on_response=None):
+    def find(self, sop_class, identifier, cancel_after=None, on_response=None, decode=True):
         """C-FIND; returns every Response, the final one last. `identifier` is a pydicom
         Dataset (encoded in the context's TS) or raw bytes. With cancel_after=N a C-CANCEL
-        goes out after the N-th pending response. on_response(resp) is called per response."""
-        ctx, message_id, ts = self._request(sop_class, k_c_find_rq, identifier)
+        goes out after the N-th pending response (N=0: in the same write as the request).
+        on_response(resp) is called per response. With decode=False, Response.identifier holds the raw data set bytes."""
+        cancelled = cancel_after == 0  # then the cancel goes out with the request
+        ctx, message_id, ts = self._request(sop_class, k_c_find_rq, identifier, cancel=cancelled)
         responses = []
-        cancelled = False
         for _ in range(k_max_responses):
             rsp_ctx, command, data = self.recv_message()
             if _get_us(command, 0x0100) != k_c_find_rsp:
                 raise AssociationAborted("expected C-FIND-RSP, got command field {:#06x}".format(
                     _get_us(command, 0x0100) or 0))
-            resp = self._response(command, data, ts)
+            resp = self._response(command, data, ts, decode)
             responses.append(resp)
             if on_response is not None:
                 on_response(resp)
@@ -432,10 +449,10 @@ class Association:
 
     def _retrieve(self, sop_class, command_field, rsp_field, identifier, extra, on_store,
                   cancel_after, on_response):
-        ctx, message_id, ts = self._request(sop_class, command_field, identifier, extra)
+        cancelled = cancel_after == 0  # then the cancel goes out with the request
+        ctx, message_id, ts = self._request(sop_class, command_field, identifier, extra, cancel=cancelled)
         responses = []
         stores = 0
-        cancelled = False
         for _ in range(k_max_responses):
             msg_ctx, command, data = self.recv_message()
             field = _get_us(command, 0x0100)

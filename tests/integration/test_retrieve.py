@@ -408,3 +408,63 @@ def _wait_port(port, timeout=10.0):
             return
         time.sleep(0.1)
     raise AssertionError("nothing listens on port {}".format(port))
+
+
+# -- C-MOVE sub-operations refused by the destination (store_scp.StoreSCP) ---------------
+
+@pytest.fixture(scope="module")
+def scripted(tmp_path_factory, mixed):
+    """A node whose move destination SCRIPTED is a scripted storage SCP; the test sets
+    scripted.refused (SOP Instance UIDs answered 0xA700)."""
+    import store_scp
+    base = tmp_path_factory.mktemp("scripted")
+    refused = set()
+    scp = store_scp.StoreSCP(ae_title="SCRIPTED", status=lambda sop, n: 0xA700 if sop in refused else 0x0000)
+    factory = NodeFactory(base)
+    node = factory("scripted", config={"modalities": {
+        "scripted": {"ae": "SCRIPTED", "host": "127.0.0.1", "port": scp.port}}}).start()
+    failures = qr.store_mixed(node, mixed[1], str(base))
+    assert not failures, failures
+    node.scp = scp
+    node.refused = refused
+    yield node
+    factory.close()
+    scp.close()
+
+
+def _dimse_move(node, study_uid, destination):
+    with dimse.Association("127.0.0.1", node.port, node.ae_title, "PYMOVE",
+                           contexts=[(dimse.k_study_root_move, [dimse.k_explicit_le])], timeout=60) as assoc:
+        return assoc.move(dimse.k_study_root_move, _study_identifier(study_uid), destination)
+
+
+def _failed_list(identifier):
+    assert identifier is not None, "no identifier with the Failed SOP Instance UID List"
+    failed = identifier.FailedSOPInstanceUIDList
+    return sorted(str(u) for u in ([failed] if isinstance(failed, str) else failed))
+
+
+def test_move_partial_failure_lists_failed_uids(scripted, mixed):
+    refused = {qr_sop(p) for p in _series(mixed, "j2k").files}
+    scripted.refused.clear()
+    scripted.refused.update(refused)
+    responses = _dimse_move(scripted, mixed[0], "SCRIPTED")
+    final = responses[-1]
+    total = len(mixed[2])
+    assert final.status == qr.WARNING_SUBOPS, hex(final.status)
+    assert (final.completed, final.failed, final.warning) == (total - len(refused), len(refused), 0)
+    assert _failed_list(final.identifier) == sorted(refused)
+
+
+def test_move_with_every_sub_operation_refused_is_a_failure(scripted, mixed):
+    """PS3.4 C.4.2.3.1: the final status is Failure when all sub-operations failed (as
+    for C-GET, 0xA702), not Warning."""
+    scripted.refused.clear()
+    scripted.refused.update(mixed[2])
+    responses = _dimse_move(scripted, mixed[0], "SCRIPTED")
+    final = responses[-1]
+    total = len(mixed[2])
+    assert (final.completed, final.failed) == (0, total)
+    assert final.status == qr.SUBOPS_FAILED, "final status {:#06x} after {} of {} sub-operations failed".format(
+        final.status, final.failed, total)
+    assert _failed_list(final.identifier) == sorted(mixed[2])

@@ -81,3 +81,32 @@ log:
     CHECK(error_of("log: {level: loud}").rfind("log.level:", 0) == 0);
   }
 }
+
+TEST_SUITE("config")
+{
+  TEST_CASE("the documented sample configuration parses to the defaults")
+  {
+    const auto c = config::load(CF_SOURCE_DIR "/etc/cloudfilm.yaml");
+    const config::Config d;
+    CHECK(c.node.ae_title == d.node.ae_title);
+    CHECK(c.node.port == d.node.port);
+    CHECK(c.storage.fsync == d.storage.fsync);
+    CHECK(c.forward.max_attempts == d.forward.max_attempts);
+    CHECK(c.fetch.max_per_host == d.fetch.max_per_host);
+    CHECK(c.modalities.empty());
+  }
+
+  TEST_CASE("forward rules must name a configured modality")
+  {
+    CHECK_THROWS_WITH_AS(config::parse("forward: {rules: [{to: nowhere}]}"),
+                         "forward.rules[0].to: 'nowhere' is not a configured modality",
+                         config::ConfigError);
+    const auto c = config::parse(
+      "modalities: {pacs: {ae: PACS, host: 10.0.0.1, port: 104}}\n"
+      "forward: {rules: [{to: pacs, source: dimse, modality: [CT, MR]}], retry: {max_attempts: 3}}");
+    REQUIRE(c.forward.rules.size() == 1);
+    CHECK(c.forward.rules[0].modalities == std::vector<std::string>{"CT", "MR"});
+    CHECK(c.forward.rules[0].sources == std::vector<std::string>{"dimse"});
+    CHECK(c.forward.max_attempts == 3);
+  }
+}

@@ -5,6 +5,7 @@
 #include "session.hpp"
 #include "status.hpp"
 
+#include <net/errors.hpp>
 #include <net/server.hpp>
 #include <net/store_scu.hpp>
 
@@ -118,24 +119,36 @@ clamp16(std::size_t n)
 
 // ---- C-MOVE ----------------------------------------------------------------
 
+// One C-MOVE or C-GET response with the sub-operation counts; DCMTK drops
+// Remaining from final responses itself (PS3.4 C.4.2.1.6).
+template<typename Rsp, typename Rq, typename SendFn>
 bool
-send_move(Session& s, T_ASC_PresentationContextID pres_id, const T_DIMSE_C_MoveRQ& req,
-          std::uint16_t status, const Progress& p, DcmDataset* identifier,
-          const std::string& comment = "")
+send_counts(Session& s, T_ASC_PresentationContextID pres_id, const Rq& req, SendFn send,
+            const char* what, std::uint16_t status, const Progress& p, DcmDataset* identifier,
+            const std::string& comment)
 {
-  T_DIMSE_C_MoveRSP rsp{};
+  Rsp rsp{};
   rsp.DimseStatus = status;
   rsp.NumberOfRemainingSubOperations = p.remaining;
   rsp.NumberOfCompletedSubOperations = p.completed;
   rsp.NumberOfFailedSubOperations = p.failed;
   rsp.NumberOfWarningSubOperations = p.warning;
   auto detail = error_detail(comment);
-  const auto cond = DIMSE_sendMoveResponse(s.assoc, pres_id, &req, &rsp, identifier, detail.get());
+  const auto cond = send(s.assoc, pres_id, &req, &rsp, identifier, detail.get());
   if (cond.bad()) {
-    CF_LOG(warn, "net", s.peer() << ": cannot send C-MOVE response: " << cond.text());
+    CF_LOG(warn, "net", s.peer() << ": cannot send " << what << " response: " << cond.text());
     return false;
   }
   return true;
+}
+
+bool
+send_move(Session& s, T_ASC_PresentationContextID pres_id, const T_DIMSE_C_MoveRQ& req,
+          std::uint16_t status, const Progress& p, DcmDataset* identifier,
+          const std::string& comment = "")
+{
+  return send_counts<T_DIMSE_C_MoveRSP>(s, pres_id, req, DIMSE_sendMoveResponse, "C-MOVE", status,
+                                        p, identifier, comment);
 }
 
 const Destination*
@@ -220,7 +233,8 @@ handle_move(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_MoveRQ& r
                                                     << destination_ae << ": "
                                                     << sent.error().message());
         p.record(0xC000, item.sop_instance_uid);
-        if (!scu.connected()) {
+        if (sent.error().code == Errc::exchange_failed) {
+          scu.close();
           (void)scu.open(batch); // one reconnect; failures show in the next send
         }
       }
@@ -231,7 +245,10 @@ handle_move(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_MoveRQ& r
     scu.close();
   }
   std::unique_ptr<DcmDataset> failed;
-  const auto status = final_status(p, failed);
+  auto status = final_status(p, failed);
+  if (status != 0 && p.completed == 0 && p.warning == 0) {
+    status = k_refused_suboperations; // nothing could be delivered at all
+  }
   CF_LOG(info, "net", s.peer() << ": C-MOVE done: " << p.completed << " completed, " << p.failed
                                << " failed, " << p.warning << " warnings");
   return send_move(s, pres_id, req, status, p, failed.get());
@@ -246,19 +263,8 @@ send_get(Session& s, T_ASC_PresentationContextID pres_id, const T_DIMSE_C_GetRQ&
          std::uint16_t status, const Progress& p, DcmDataset* identifier,
          const std::string& comment = "")
 {
-  T_DIMSE_C_GetRSP rsp{};
-  rsp.DimseStatus = status;
-  rsp.NumberOfRemainingSubOperations = p.remaining;
-  rsp.NumberOfCompletedSubOperations = p.completed;
-  rsp.NumberOfFailedSubOperations = p.failed;
-  rsp.NumberOfWarningSubOperations = p.warning;
-  auto detail = error_detail(comment);
-  const auto cond = DIMSE_sendGetResponse(s.assoc, pres_id, &req, &rsp, identifier, detail.get());
-  if (cond.bad()) {
-    CF_LOG(warn, "net", s.peer() << ": cannot send C-GET response: " << cond.text());
-    return false;
-  }
-  return true;
+  return send_counts<T_DIMSE_C_GetRSP>(s, pres_id, req, DIMSE_sendGetResponse, "C-GET", status, p,
+                                       identifier, comment);
 }
 
 // Accepted storage contexts of this association for `sop_class` on which we

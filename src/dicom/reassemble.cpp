@@ -1,0 +1,1022 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "reassemble.hpp"
+
+#include "errors.hpp"
+
+#include <core/log.hpp>
+#include <core/strings.hpp>
+
+#include <dcmtk/config/osconfig.h>
+
+#include <dcmtk/dcmdata/dcdeftag.h>
+#include <dcmtk/dcmdata/dcdicent.h>
+#include <dcmtk/dcmdata/dcdict.h>
+#include <dcmtk/dcmdata/dcfilefo.h>
+#include <dcmtk/dcmdata/dcmetinf.h>
+#include <dcmtk/dcmdata/dcpixel.h>
+#include <dcmtk/dcmdata/dcpixseq.h>
+#include <dcmtk/dcmdata/dcpxitem.h>
+#include <dcmtk/dcmdata/dcswap.h>
+#include <dcmtk/dcmdata/dcuid.h>
+#include <dcmtk/dcmdata/dcvrsv.h>
+#include <dcmtk/dcmdata/dcvruv.h>
+#include <openjpeg.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <system_error>
+
+namespace dicom {
+
+namespace {
+
+const char* const k_log = "dicom";
+
+// SOC + SIZ, the start of every codestream (ISO/IEC 15444-1 A.4.1, A.5.1).
+constexpr unsigned char k_soc_siz[] = {0xFF, 0x4F, 0xFF, 0x51};
+// The JP2 signature box (ISO/IEC 15444-1 I.5.1).
+constexpr unsigned char k_jp2_signature[] = {0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50,
+                                             0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A};
+
+std::string
+tag_name(std::uint16_t group, std::uint16_t element)
+{
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "(%04x,%04x)", group, element);
+  return buf;
+}
+
+std::uint32_t
+be16(const unsigned char* p)
+{
+  return std::uint32_t{p[0]} << 8 | p[1];
+}
+
+std::uint32_t
+be32(const unsigned char* p)
+{
+  return be16(p) << 16 | be16(p + 2);
+}
+
+const unsigned char*
+bytes_of(std::string_view data)
+{
+  return reinterpret_cast<const unsigned char*>(data.data());
+}
+
+bool
+starts_with(std::string_view data, const unsigned char* prefix, std::size_t n)
+{
+  return data.size() >= n && std::memcmp(data.data(), prefix, n) == 0;
+}
+
+// --- attribute values -------------------------------------------------------
+
+// Characters (code points) of UTF-8 text: LO counts characters, not bytes
+// (PS3.5 6.2).
+std::size_t
+characters(std::string_view text)
+{
+  return static_cast<std::size_t>(std::count_if(text.begin(), text.end(), [](char c) {
+    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  }));
+}
+
+// LO (PS3.5 6.2): at most 64 characters per value and no control
+// characters but ESC. Otherwise the value needs UT.
+bool
+fits_lo(std::string_view text)
+{
+  for (const auto& value : core::split(text, '\\')) {
+    if (characters(value) > 64) {
+      return false;
+    }
+    for (char c : value) {
+      const auto u = static_cast<unsigned char>(c);
+      if (u < 0x20 && u != 0x1B) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+template <typename T>
+bool
+parse_integer(std::string_view text, T& out)
+{
+  text = core::trim(text);
+  if (!text.empty() && text.front() == '+') {
+    text.remove_prefix(1);
+  }
+  if (text.empty()) {
+    return false;
+  }
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+template <typename T>
+bool
+parse_float(std::string_view text, T& out)
+{
+  text = core::trim(text);
+  if (!text.empty() && text.front() == '+') {
+    text.remove_prefix(1);
+  }
+  if (text.empty()) {
+    return false;
+  }
+  // from_chars, unlike strtod, ignores the locale.
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+// Parse every '\'-separated value of `text` as T; false if one does not parse
+// or is out of T's range.
+template <typename T>
+bool
+parse_all(std::string_view text, std::vector<T>& out)
+{
+  out.clear();
+  for (const auto& part : core::split(text, '\\')) {
+    T v{};
+    bool ok = false;
+    if constexpr (std::is_floating_point_v<T>) {
+      ok = parse_float(part, v);
+    } else {
+      ok = parse_integer(part, v);
+    }
+    if (!ok) {
+      return false;
+    }
+    out.push_back(v);
+  }
+  return true;
+}
+
+// Put the numbers in `text` into `element` (of binary numeric VR `vr`).
+// False if a value does not parse or does not fit the VR.
+bool
+put_numbers(DcmElement& element, DcmEVR vr, std::string_view text)
+{
+  if (core::trim(text).empty()) {
+    return true; // zero-length value (type 2 "known, but empty")
+  }
+  const auto n = [](const auto& v) { return static_cast<unsigned long>(v.size()); };
+  switch (vr) {
+  case EVR_US: {
+    std::vector<Uint16> v;
+    return parse_all(text, v) && element.putUint16Array(v.data(), n(v)).good();
+  }
+  case EVR_SS: {
+    std::vector<Sint16> v;
+    return parse_all(text, v) && element.putSint16Array(v.data(), n(v)).good();
+  }
+  case EVR_UL: {
+    std::vector<Uint32> v;
+    return parse_all(text, v) && element.putUint32Array(v.data(), n(v)).good();
+  }
+  case EVR_SL: {
+    std::vector<Sint32> v;
+    return parse_all(text, v) && element.putSint32Array(v.data(), n(v)).good();
+  }
+  case EVR_SV: {
+    std::vector<Sint64> v;
+    return parse_all(text, v)
+           && static_cast<DcmSigned64bitVeryLong&>(element).putSint64Array(v.data(), n(v)).good();
+  }
+  case EVR_UV: {
+    std::vector<Uint64> v;
+    return parse_all(text, v)
+           && static_cast<DcmUnsigned64bitVeryLong&>(element).putUint64Array(v.data(), n(v)).good();
+  }
+  case EVR_FL: {
+    std::vector<Float32> v;
+    return parse_all(text, v) && element.putFloat32Array(v.data(), n(v)).good();
+  }
+  case EVR_FD: {
+    std::vector<Float64> v;
+    return parse_all(text, v) && element.putFloat64Array(v.data(), n(v)).good();
+  }
+  default:
+    return false;
+  }
+}
+
+bool
+is_text_vr(DcmEVR vr)
+{
+  switch (vr) {
+  case EVR_AE:
+  case EVR_AS:
+  case EVR_CS:
+  case EVR_DA:
+  case EVR_DS:
+  case EVR_DT:
+  case EVR_IS:
+  case EVR_LO:
+  case EVR_LT:
+  case EVR_PN:
+  case EVR_SH:
+  case EVR_ST:
+  case EVR_TM:
+  case EVR_UC:
+  case EVR_UI:
+  case EVR_UR:
+  case EVR_UT:
+    return true;
+  default:
+    return false;
+  }
+}
+
+bool
+is_number_vr(DcmEVR vr)
+{
+  switch (vr) {
+  case EVR_US:
+  case EVR_SS:
+  case EVR_UL:
+  case EVR_SL:
+  case EVR_SV:
+  case EVR_UV:
+  case EVR_FL:
+  case EVR_FD:
+    return true;
+  default:
+    return false;
+  }
+}
+
+// The VR a "US or SS" attribute takes: it follows PixelRepresentation (PS3.5
+// 6.2 note; PS3.3 C.7.6.3.1). Without one, a negative value decides.
+DcmEVR
+resolve_us_ss(std::string_view value, std::optional<long> pixel_representation)
+{
+  if (pixel_representation) {
+    return *pixel_representation == 1 ? EVR_SS : EVR_US;
+  }
+  return value.find('-') != std::string_view::npos ? EVR_SS : EVR_US;
+}
+
+// What the standard dictionary says about (group,element): its VR (EVR_UNKNOWN
+// if the tag is unknown), repeating groups (50xx, 60xx) included.
+DcmEVR
+dictionary_vr(std::uint16_t group, std::uint16_t element)
+{
+  const DcmDataDictionary& dict = dcmDataDict.rdlock();
+  const DcmDictEntry* entry = dict.findEntry(DcmTagKey(group, element), nullptr);
+  const DcmEVR vr = entry != nullptr ? entry->getEVR() : EVR_UNKNOWN;
+  dcmDataDict.rdunlock();
+  return vr;
+}
+
+// The file meta elements the writer sets itself (PS3.10 7.1): whatever the
+// platform sent for them is dropped.
+bool
+written_by_us(const DcmTagKey& key)
+{
+  return key == DCM_FileMetaInformationGroupLength || key == DCM_FileMetaInformationVersion
+         || key == DCM_MediaStorageSOPClassUID || key == DCM_MediaStorageSOPInstanceUID
+         || key == DCM_TransferSyntaxUID || key == DCM_ImplementationClassUID
+         || key == DCM_ImplementationVersionName;
+}
+
+class Builder
+{
+public:
+  Builder(DcmDataset& dataset, DcmMetaInfo& meta, std::vector<std::string>& skipped)
+    : m_dataset(dataset), m_meta(meta), m_skipped(skipped)
+  {
+  }
+
+  void set_pixel_representation(std::optional<long> value)
+  {
+    m_pixel_representation = value;
+  }
+
+  void add(const TextTag& tag)
+  {
+    const DcmTagKey key(tag.group, tag.element);
+    // Platform values are Unicode text; keep them valid for ISO_IR 192.
+    const std::string value =
+      core::is_valid_utf8(tag.value) ? tag.value : core::sanitize_utf8(tag.value);
+
+    if (tag.group == 0x0002) {
+      if (!written_by_us(key)) {
+        add_standard(m_meta, key, value);
+      }
+      return;
+    }
+    if (key == DCM_PixelData || key == DCM_SpecificCharacterSet) {
+      return; // both are ours: the pixel body, and the UTF-8 we store
+    }
+    if (tag.group == 0x0000 || tag.group == 0x0004 || tag.group == 0xFFFE) {
+      skip(tag, "command, directory or item tag, not part of an instance");
+      return;
+    }
+    if (tag.element == 0x0000) {
+      skip(tag, "group length (recomputed by the writer)");
+      return;
+    }
+    if ((tag.group & 1U) != 0) {
+      add_private(tag, value);
+      return;
+    }
+    add_standard(m_dataset, key, value);
+  }
+
+private:
+  void skip(const TextTag& tag, const std::string& reason)
+  {
+    m_skipped.push_back(tag_name(tag.group, tag.element) + ": " + reason);
+  }
+
+  // Private data elements and creators (PS3.5 7.8.1): groups 0001-0007 and
+  // FFFF are not private groups, elements 0001-000F are reserved.
+  void add_private(const TextTag& tag, const std::string& value)
+  {
+    if (tag.group <= 0x0007 || tag.group == 0xFFFF) {
+      skip(tag, "odd group reserved by the standard");
+      return;
+    }
+    if (tag.element < 0x0010) {
+      skip(tag, "reserved private element number");
+      return;
+    }
+    // The Private Creator is always LO (PS3.5 7.8.1). A data element's own
+    // VR is unknown: LO keeps it readable; UT, never split on '\', keeps a
+    // value LO cannot hold, verbatim.
+    const bool creator = tag.element <= 0x00FF;
+    put_text(m_dataset, DcmTag(tag.group, tag.element, creator || fits_lo(value) ? EVR_LO : EVR_UT),
+             value, tag);
+  }
+
+  void add_standard(DcmItem& target, const DcmTagKey& key, const std::string& value)
+  {
+    const TextTag tag{key.getGroup(), key.getElement(), {}};
+    DcmEVR vr = dictionary_vr(key.getGroup(), key.getElement());
+    if (vr == EVR_UNKNOWN || vr == EVR_UNKNOWN2B) {
+      // A public tag newer than DCMTK's dictionary: keep the text like a
+      // private value rather than lose it.
+      put_text(target, DcmTag(key, fits_lo(value) ? EVR_LO : EVR_UT), value, tag);
+      return;
+    }
+    if (vr == EVR_xs) {
+      vr = resolve_us_ss(value, m_pixel_representation);
+    } else if (vr == EVR_up) {
+      vr = EVR_UL; // a DICOMDIR offset, stored as UL
+    }
+    if (is_text_vr(vr)) {
+      std::string text = value;
+      if (vr == EVR_UI) {
+        text = std::string(core::trim(text)); // no padding inside our UIDs
+      }
+      put_text(target, DcmTag(key, vr), text, tag);
+      return;
+    }
+    if (is_number_vr(vr)) {
+      DcmElement* element = nullptr;
+      if (DcmItem::newDicomElementWithVR(element, DcmTag(key, vr)).bad() || element == nullptr) {
+        skip(tag, std::string("cannot create a ") + DcmVR(vr).getVRName() + " element");
+        return;
+      }
+      std::unique_ptr<DcmElement> owned(element);
+      if (!put_numbers(*element, vr, value)) {
+        skip(tag, std::string("value does not parse as ") + DcmVR(vr).getVRName());
+        return;
+      }
+      insert(target, std::move(owned), tag);
+      return;
+    }
+    if (vr == EVR_SQ) {
+      skip(tag, "sequence (no items in the text rendering)");
+    } else if (vr == EVR_AT) {
+      skip(tag, "attribute tag (AT) value");
+    } else {
+      skip(tag, std::string("binary VR ") + DcmVR(vr).getVRName());
+    }
+  }
+
+  void put_text(DcmItem& target, const DcmTag& dtag, const std::string& text, const TextTag& tag)
+  {
+    DcmElement* element = nullptr;
+    if (DcmItem::newDicomElementWithVR(element, dtag).bad() || element == nullptr) {
+      skip(tag, "cannot create the element");
+      return;
+    }
+    std::unique_ptr<DcmElement> owned(element);
+    // putString keeps the text as one byte string; '\' stays the value
+    // delimiter of multi-valued VRs and is plain text in LT/ST/UT/UR.
+    if (element->putString(text.c_str(), static_cast<Uint32>(text.size())).bad()) {
+      skip(tag, "value rejected by DCMTK");
+      return;
+    }
+    insert(target, std::move(owned), tag);
+  }
+
+  void insert(DcmItem& target, std::unique_ptr<DcmElement> element, const TextTag& tag)
+  {
+    if (target.insert(element.get(), OFTrue /*replace a repeated tag*/).bad()) {
+      skip(tag, "cannot insert the element");
+      return;
+    }
+    element.release(); // owned by `target` now
+  }
+
+  DcmDataset& m_dataset;
+  DcmMetaInfo& m_meta;
+  std::vector<std::string>& m_skipped;
+  std::optional<long> m_pixel_representation;
+};
+
+// --- JPEG 2000 codestream -----------------------------------------------------
+
+// What the main header of a codestream says (ISO/IEC 15444-1 A.5.1 SIZ,
+// A.6.1 COD).
+struct CodestreamInfo
+{
+  std::uint32_t width = 0;
+  std::uint32_t height = 0;
+  std::uint32_t components = 0;
+  unsigned precision = 0; // of component 0
+  bool is_signed = false;
+  bool reversible = true; // 5/3 wavelet (else 9/7)
+  bool mct = false;       // multiple component transform (RCT or ICT)
+};
+
+std::optional<CodestreamInfo>
+read_main_header(std::string_view codestream)
+{
+  const unsigned char* p = bytes_of(codestream);
+  const std::size_t size = codestream.size();
+  if (!starts_with(codestream, k_soc_siz, sizeof k_soc_siz)) {
+    return std::nullopt;
+  }
+  CodestreamInfo info;
+  bool have_siz = false;
+  bool have_cod = false;
+  // Marker segments after SOC: marker (2), length Lxxx (2, counting
+  // itself), parameters; the main header ends at the first SOT.
+  std::size_t pos = 2;
+  while (pos + 4 <= size) {
+    const std::uint32_t marker = be16(p + pos);
+    if ((marker & 0xFF00U) != 0xFF00U || marker == 0xFF90 /*SOT*/ || marker == 0xFFD9 /*EOC*/) {
+      break;
+    }
+    const std::uint32_t length = be16(p + pos + 2);
+    if (length < 2 || pos + 2 + length > size) {
+      return std::nullopt;
+    }
+    const unsigned char* seg = p + pos;
+    if (marker == 0xFF51 && length >= 41) {
+      // SIZ: Rsiz(2) Xsiz Ysiz XOsiz YOsiz XTsiz YTsiz XTOsiz YTOsiz(4 each)
+      // Csiz(2), then Ssiz XRsiz YRsiz per component.
+      info.width = be32(seg + 6) - be32(seg + 14);
+      info.height = be32(seg + 10) - be32(seg + 18);
+      info.components = be16(seg + 38);
+      const unsigned ssiz = seg[40];
+      info.precision = (ssiz & 0x7FU) + 1;
+      info.is_signed = (ssiz & 0x80U) != 0;
+      have_siz = true;
+    } else if (marker == 0xFF52 && length >= 12) {
+      // COD: Scod(1); SGcod = progression(1) layers(2) MCT(1); SPcod =
+      // levels(1) xcb(1) ycb(1) style(1) transformation(1).
+      info.mct = seg[8] != 0;
+      info.reversible = seg[13] == 1;
+      have_cod = true;
+    }
+    pos += 2 + length;
+  }
+  if (!have_siz || !have_cod) {
+    return std::nullopt;
+  }
+  return info;
+}
+
+// Reading a codestream held in memory with OpenJPEG.
+struct Source
+{
+  const unsigned char* data;
+  std::size_t size;
+  std::size_t position = 0;
+};
+
+OPJ_SIZE_T
+read_cb(void* buffer, OPJ_SIZE_T n, void* user)
+{
+  auto& s = *static_cast<Source*>(user);
+  if (s.position >= s.size) {
+    return static_cast<OPJ_SIZE_T>(-1);
+  }
+  const std::size_t count = std::min<std::size_t>(n, s.size - s.position);
+  std::memcpy(buffer, s.data + s.position, count);
+  s.position += count;
+  return count;
+}
+
+OPJ_OFF_T
+skip_cb(OPJ_OFF_T n, void* user)
+{
+  auto& s = *static_cast<Source*>(user);
+  const auto target = std::clamp<std::int64_t>(static_cast<std::int64_t>(s.position) + n, 0,
+                                               static_cast<std::int64_t>(s.size));
+  const auto moved = target - static_cast<std::int64_t>(s.position);
+  s.position = static_cast<std::size_t>(target);
+  return moved;
+}
+
+OPJ_BOOL
+seek_cb(OPJ_OFF_T n, void* user)
+{
+  auto& s = *static_cast<Source*>(user);
+  if (n < 0 || static_cast<std::uint64_t>(n) > s.size) {
+    return OPJ_FALSE;
+  }
+  s.position = static_cast<std::size_t>(n);
+  return OPJ_TRUE;
+}
+
+void
+error_cb(const char* message, void* user)
+{
+  auto& first = *static_cast<std::string*>(user);
+  if (first.empty()) {
+    first = core::trim(message);
+    while (!first.empty() && first.back() == '\n') {
+      first.pop_back();
+    }
+  }
+}
+
+void
+quiet_cb(const char*, void*)
+{
+}
+
+struct Decoded
+{
+  std::uint32_t components = 0;
+  std::uint32_t width = 0;
+  std::uint32_t height = 0;
+  unsigned max_precision = 0;
+};
+
+// Decode `codestream` completely (the verification the spec asks for: the
+// data must decode, not only announce its size). Errors name OpenJPEG's
+// first complaint.
+core::Result<Decoded>
+decode(std::string_view codestream)
+{
+  const auto fail = [](const std::string& what) {
+    return core::make_error(Errc::malformed, "JPEG 2000: " + what);
+  };
+  std::unique_ptr<opj_codec_t, void (*)(opj_codec_t*)> codec(opj_create_decompress(OPJ_CODEC_J2K),
+                                                             opj_destroy_codec);
+  std::unique_ptr<opj_stream_t, void (*)(opj_stream_t*)> stream(
+    opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_TRUE), opj_stream_destroy);
+  if (!codec || !stream) {
+    return fail("cannot create the OpenJPEG decoder");
+  }
+  std::string first_error;
+  opj_set_error_handler(codec.get(), error_cb, &first_error);
+  opj_set_warning_handler(codec.get(), quiet_cb, nullptr);
+  opj_set_info_handler(codec.get(), quiet_cb, nullptr);
+  opj_dparameters_t parameters;
+  opj_set_default_decoder_parameters(&parameters);
+  if (!opj_setup_decoder(codec.get(), &parameters)) {
+    return fail("cannot set up the decoder");
+  }
+  Source source{bytes_of(codestream), codestream.size()};
+  opj_stream_set_user_data(stream.get(), &source, nullptr);
+  opj_stream_set_user_data_length(stream.get(), codestream.size());
+  opj_stream_set_read_function(stream.get(), read_cb);
+  opj_stream_set_skip_function(stream.get(), skip_cb);
+  opj_stream_set_seek_function(stream.get(), seek_cb);
+
+  opj_image_t* raw = nullptr;
+  const bool header_ok = opj_read_header(stream.get(), codec.get(), &raw);
+  std::unique_ptr<opj_image_t, void (*)(opj_image_t*)> image(raw, opj_image_destroy);
+  if (!header_ok || !image) {
+    return fail("unreadable header (" + first_error + ")");
+  }
+  if (!opj_decode(codec.get(), stream.get(), image.get())
+      || !opj_end_decompress(codec.get(), stream.get())) {
+    return fail("does not decode (" + first_error + ")");
+  }
+  Decoded d;
+  d.components = image->numcomps;
+  for (OPJ_UINT32 c = 0; c < image->numcomps; ++c) {
+    const opj_image_comp_t& comp = image->comps[c];
+    if (comp.data == nullptr) {
+      return fail("component " + std::to_string(c) + " decoded to nothing");
+    }
+    if (c == 0) {
+      d.width = comp.w;
+      d.height = comp.h;
+    } else if (comp.w != d.width || comp.h != d.height || comp.dx != 1 || comp.dy != 1) {
+      return fail("subsampled components are not allowed (PS3.5 8.2.4)");
+    }
+    d.max_precision = std::max<unsigned>(d.max_precision, comp.prec);
+  }
+  return d;
+}
+
+// --- the Image Pixel module ---------------------------------------------------
+
+// PS3.3 C.7.6.3: the attributes that fix the size of native pixel data.
+struct Layout
+{
+  Uint16 rows = 0;
+  Uint16 columns = 0;
+  Uint16 samples = 1;
+  Uint16 bits_allocated = 0;
+  long frames = 1;
+  std::string photometric;
+
+  // PS3.5 8.1.1: native pixel data, bit-packed for BitsAllocated 1.
+  std::uint64_t native_bytes() const
+  {
+    const std::uint64_t samples_total =
+      std::uint64_t{rows} * columns * samples * static_cast<std::uint64_t>(frames);
+    if (bits_allocated == 1) {
+      return (samples_total + 7) / 8;
+    }
+    return samples_total * ((bits_allocated + 7U) / 8U);
+  }
+};
+
+std::string
+get_string(DcmItem& item, const DcmTagKey& key)
+{
+  OFString value;
+  if (item.findAndGetOFStringArray(key, value).bad()) {
+    return {};
+  }
+  return std::string(core::trim(std::string_view(value.c_str(), value.size())));
+}
+
+bool
+has_value(DcmItem& item, const DcmTagKey& key)
+{
+  DcmElement* element = nullptr;
+  return item.findAndGetElement(key, element).good() && element != nullptr
+         && element->getLength() > 0;
+}
+
+core::Result<Layout>
+read_layout(DcmDataset& ds)
+{
+  Layout l;
+  if (ds.findAndGetUint16(DCM_Rows, l.rows).bad() || l.rows == 0
+      || ds.findAndGetUint16(DCM_Columns, l.columns).bad() || l.columns == 0
+      || ds.findAndGetUint16(DCM_BitsAllocated, l.bits_allocated).bad() || l.bits_allocated == 0) {
+    return core::make_error(Errc::malformed, "Rows, Columns or BitsAllocated missing or zero");
+  }
+  if (ds.findAndGetUint16(DCM_SamplesPerPixel, l.samples).bad() || l.samples == 0) {
+    l.samples = 1;
+  }
+  Sint32 frames = 1;
+  if (ds.findAndGetSint32(DCM_NumberOfFrames, frames).good() && frames > 1) {
+    l.frames = frames;
+  }
+  l.photometric = get_string(ds, DCM_PhotometricInterpretation);
+  return l;
+}
+
+// Complete the Image Pixel module from the codestream where the tag list
+// lacks it (platforms.md 3.1.6 [rec]); present values are never changed.
+void
+fill_from_codestream(DcmDataset& ds, const CodestreamInfo& cs)
+{
+  const auto put_missing = [&ds](const DcmTagKey& key, Uint16 value) {
+    if (!has_value(ds, key)) {
+      ds.putAndInsertUint16(key, value);
+    }
+  };
+  if (cs.width <= 0xFFFF && cs.height <= 0xFFFF && cs.components <= 0xFFFF) {
+    put_missing(DCM_Rows, static_cast<Uint16>(cs.height));
+    put_missing(DCM_Columns, static_cast<Uint16>(cs.width));
+    put_missing(DCM_SamplesPerPixel, static_cast<Uint16>(cs.components));
+  }
+  const Uint16 allocated = cs.precision <= 8 ? 8 : (cs.precision <= 16 ? 16 : 32);
+  put_missing(DCM_BitsAllocated, allocated);
+  put_missing(DCM_BitsStored, static_cast<Uint16>(cs.precision));
+  put_missing(DCM_HighBit, static_cast<Uint16>(cs.precision - 1));
+  put_missing(DCM_PixelRepresentation, cs.is_signed ? 1 : 0);
+  if (!has_value(ds, DCM_PhotometricInterpretation)) {
+    ds.putAndInsertString(DCM_PhotometricInterpretation,
+                          cs.components == 1 ? "MONOCHROME2" : "RGB");
+  }
+}
+
+// Append `value` to a multi-valued string attribute unless it is there already.
+void
+append_value(DcmDataset& ds, const DcmTagKey& key, const std::string& value)
+{
+  const std::string current = get_string(ds, key);
+  for (const auto& v : core::split(current, '\\')) {
+    if (core::trim(v) == value) {
+      return;
+    }
+  }
+  ds.putAndInsertString(key, (current.empty() ? value : current + "\\" + value).c_str());
+}
+
+// Pixel Data of one JPEG 2000 codestream: encapsulated (PS3.5 A.4) with an
+// empty Basic Offset Table and the codestream as one fragment, padded to
+// even length.
+OFCondition
+put_encapsulated(DcmDataset& ds, E_TransferSyntax xfer, std::string_view codestream)
+{
+  auto seq = std::make_unique<DcmPixelSequence>(DCM_PixelSequenceTag);
+  if (OFCondition cond = seq->insert(new DcmPixelItem(DCM_PixelItemTag)); cond.bad()) {
+    return cond;
+  }
+  auto fragment = std::make_unique<DcmPixelItem>(DCM_PixelItemTag);
+  const std::size_t padded = codestream.size() + (codestream.size() & 1U);
+  Uint8* bytes = nullptr;
+  if (OFCondition cond = fragment->createUint8Array(static_cast<Uint32>(padded), bytes);
+      cond.bad()) {
+    return cond;
+  }
+  std::memcpy(bytes, codestream.data(), codestream.size());
+  if (padded != codestream.size()) {
+    bytes[codestream.size()] = 0;
+  }
+  if (OFCondition cond = seq->insert(fragment.get()); cond.bad()) {
+    return cond;
+  }
+  fragment.release();
+  auto pixel = std::make_unique<DcmPixelData>(DCM_PixelData);
+  pixel->putOriginalRepresentation(xfer, nullptr, seq.release());
+  if (OFCondition cond = ds.insert(pixel.get(), OFTrue); cond.bad()) {
+    return cond;
+  }
+  pixel.release();
+  return EC_Normal;
+}
+
+// Native Pixel Data in Explicit VR Little Endian: OW for BitsAllocated > 8,
+// else OB (PS3.5 A.2, 8.2).
+OFCondition
+put_native(DcmDataset& ds, Uint16 bits_allocated, std::string_view pixels)
+{
+  const bool words = bits_allocated > 8;
+  auto pixel = std::make_unique<DcmPixelData>(DcmTag(DCM_PixelData, words ? EVR_OW : EVR_OB));
+  const std::size_t padded = pixels.size() + (pixels.size() & 1U);
+  if (words) {
+    Uint16* data = nullptr;
+    if (OFCondition cond = pixel->createUint16Array(static_cast<Uint32>(padded / 2), data);
+        cond.bad()) {
+      return cond;
+    }
+    std::memcpy(data, pixels.data(), pixels.size());
+    // The body is little endian; OW words live in host order in memory.
+    swapIfNecessary(gLocalByteOrder, EBO_LittleEndian, data, static_cast<Uint32>(padded), 2);
+  } else {
+    Uint8* data = nullptr;
+    if (OFCondition cond = pixel->createUint8Array(static_cast<Uint32>(padded), data); cond.bad()) {
+      return cond;
+    }
+    std::memcpy(data, pixels.data(), pixels.size());
+    if (padded != pixels.size()) {
+      data[pixels.size()] = 0;
+    }
+  }
+  if (OFCondition cond = ds.insert(pixel.get(), OFTrue); cond.bad()) {
+    return cond;
+  }
+  pixel.release();
+  return EC_Normal;
+}
+
+std::string
+size_text(std::uint64_t bytes)
+{
+  return std::to_string(bytes) + " bytes";
+}
+
+// Put the pixel body into `ds` and return the transfer syntax it needs.
+core::Result<E_TransferSyntax>
+add_pixels(DcmDataset& ds, std::string_view pixels, Reassembled& result)
+{
+  const std::string_view codestream = jpeg2000_codestream(pixels);
+  std::optional<core::Error> j2k_error;
+  if (!codestream.empty()) {
+    const auto header = read_main_header(codestream);
+    if (!header) {
+      j2k_error = core::make_error(Errc::malformed, "JPEG 2000: no SIZ/COD in the main header");
+    } else {
+      fill_from_codestream(ds, *header);
+      auto layout = read_layout(ds);
+      if (!layout) {
+        return layout.error();
+      }
+      auto decoded = decode(codestream);
+      if (!decoded) {
+        j2k_error = decoded.error();
+      } else {
+        // One codestream is one frame (PS3.5 A.4.4), so the decoded size must
+        // be the whole of Rows x Columns x Samples x BitsAllocated x Frames.
+        const std::uint64_t expected = layout->native_bytes();
+        const std::uint64_t got = std::uint64_t{decoded->width} * decoded->height
+                                  * decoded->components * ((layout->bits_allocated + 7U) / 8U);
+        if (got != expected || decoded->width != layout->columns || decoded->height != layout->rows
+            || decoded->max_precision > layout->bits_allocated) {
+          j2k_error = core::make_error(
+            Errc::malformed,
+            "JPEG 2000: decodes to " + std::to_string(decoded->width) + "x"
+              + std::to_string(decoded->height) + "x" + std::to_string(decoded->components) + " ("
+              + size_text(got) + "), the tags say " + std::to_string(layout->columns) + "x"
+              + std::to_string(layout->rows) + "x" + std::to_string(layout->samples) + " x "
+              + std::to_string(layout->frames) + " frame(s) (" + size_text(expected) + ")");
+        }
+      }
+      if (!j2k_error) {
+        const bool lossless = header->reversible;
+        const E_TransferSyntax xfer = lossless ? EXS_JPEG2000LosslessOnly : EXS_JPEG2000;
+        // PS3.5 8.2.4: with the multiple component transform the colour
+        // space is YBR_RCT (reversible) or YBR_ICT (irreversible); without
+        // it the components are stored as they are (RGB, YBR_FULL).
+        if (layout->samples == 3) {
+          if (header->mct) {
+            ds.putAndInsertString(DCM_PhotometricInterpretation, lossless ? "YBR_RCT" : "YBR_ICT");
+          } else if (layout->photometric == "YBR_RCT" || layout->photometric == "YBR_ICT") {
+            ds.putAndInsertString(DCM_PhotometricInterpretation, "RGB");
+          }
+        }
+        if (layout->samples > 1) {
+          ds.putAndInsertUint16(DCM_PlanarConfiguration, 0);
+        }
+        if (!lossless) {
+          // PS3.3 C.7.6.1.1.5: once lossy, always flagged, method and ratio
+          // appended to any earlier history.
+          result.lossy = true;
+          ds.putAndInsertString(DCM_LossyImageCompression, "01");
+          append_value(ds, DCM_LossyImageCompressionMethod, "ISO_15444_1");
+          char ratio[32];
+          std::snprintf(ratio, sizeof ratio, "%.2f",
+                        static_cast<double>(layout->native_bytes())
+                          / static_cast<double>(codestream.size()));
+          append_value(ds, DCM_LossyImageCompressionRatio, ratio);
+        }
+        if (OFCondition cond = put_encapsulated(ds, xfer, codestream); cond.bad()) {
+          return core::make_error(Errc::write_failed, std::string("pixel data: ") + cond.text());
+        }
+        return xfer;
+      }
+    }
+    // A native body that happens to start like a codestream is still native.
+    auto layout = read_layout(ds);
+    if (!layout || pixels.size() != layout->native_bytes()) {
+      return *j2k_error;
+    }
+  }
+
+  auto layout = read_layout(ds);
+  if (!layout) {
+    return layout.error();
+  }
+  const std::uint64_t expected = layout->native_bytes();
+  if (pixels.size() != expected) {
+    return core::make_error(
+      Errc::malformed,
+      "native pixel body has " + size_text(pixels.size()) + ", " + std::to_string(layout->rows)
+        + "x" + std::to_string(layout->columns) + "x" + std::to_string(layout->samples)
+        + " samples of " + std::to_string(layout->bits_allocated) + " bits x "
+        + std::to_string(layout->frames) + " frame(s) need " + size_text(expected));
+  }
+  if (pixels.size() >= 0xFFFFFFFEULL) {
+    return core::make_error(Errc::malformed, "native pixel body exceeds 4 GiB");
+  }
+  // Native data cannot be in a JPEG 2000 colour space (PS3.3 C.7.6.3.1.2):
+  // the platform decoded it to RGB.
+  if (layout->photometric == "YBR_RCT" || layout->photometric == "YBR_ICT") {
+    ds.putAndInsertString(DCM_PhotometricInterpretation, "RGB");
+  }
+  if (OFCondition cond = put_native(ds, layout->bits_allocated, pixels); cond.bad()) {
+    return core::make_error(Errc::write_failed, std::string("pixel data: ") + cond.text());
+  }
+  return EXS_LittleEndianExplicit;
+}
+
+} // namespace
+
+std::string_view
+jpeg2000_codestream(std::string_view data)
+{
+  if (starts_with(data, k_soc_siz, sizeof k_soc_siz)) {
+    return data;
+  }
+  if (!starts_with(data, k_jp2_signature, sizeof k_jp2_signature)) {
+    return {};
+  }
+  // Top-level boxes (ISO/IEC 15444-1 I.4): LBox(4) TBox(4) [XLBox(8)] data.
+  // LBox 1: the 64-bit XLBox holds the length; LBox 0: the box runs to the
+  // end of the data.
+  const unsigned char* p = bytes_of(data);
+  std::uint64_t pos = 0;
+  while (pos + 8 <= data.size()) {
+    std::uint64_t length = be32(p + pos);
+    const std::uint32_t type = be32(p + pos + 4);
+    std::uint64_t header = 8;
+    if (length == 1) {
+      if (pos + 16 > data.size()) {
+        return {};
+      }
+      length = std::uint64_t{be32(p + pos + 8)} << 32 | be32(p + pos + 12);
+      header = 16;
+    } else if (length == 0) {
+      length = data.size() - pos;
+    }
+    if (length < header || length > data.size() - pos) {
+      return {};
+    }
+    if (type == 0x6A703263 /* 'jp2c' */) {
+      const auto payload = data.substr(static_cast<std::size_t>(pos + header),
+                                       static_cast<std::size_t>(length - header));
+      return starts_with(payload, k_soc_siz, sizeof k_soc_siz) ? payload : std::string_view{};
+    }
+    pos += length;
+  }
+  return {};
+}
+
+core::Result<Reassembled>
+reassemble(const std::vector<TextTag>& tags, std::string_view pixels,
+           const std::filesystem::path& out)
+{
+  Reassembled result;
+  DcmFileFormat ff;
+  DcmDataset& ds = *ff.getDataset();
+  DcmMetaInfo& meta = *ff.getMetaInfo();
+
+  Builder builder(ds, meta, result.skipped);
+  for (const auto& tag : tags) {
+    if (tag.group == 0x0028 && tag.element == 0x0103) {
+      long value = 0;
+      if (parse_integer(tag.value, value)) {
+        builder.set_pixel_representation(value);
+      }
+    }
+  }
+  for (const auto& tag : tags) {
+    builder.add(tag);
+  }
+  // The text arrived as Unicode, so it is stored as UTF-8 (PS3.3 C.12.1.1.2,
+  // ISO_IR 192) whatever (0008,0005) the platform listed: that term described
+  // the original bytes, not these, and is deliberately not kept anywhere.
+  ds.putAndInsertString(DCM_SpecificCharacterSet, "ISO_IR 192");
+
+  const std::pair<DcmTagKey, const char*> required[] = {
+    {DCM_SOPClassUID, "SOP Class UID"},
+    {DCM_SOPInstanceUID, "SOP Instance UID"},
+    {DCM_StudyInstanceUID, "Study Instance UID"},
+    {DCM_SeriesInstanceUID, "Series Instance UID"},
+  };
+  for (const auto& [key, name] : required) {
+    if (get_string(ds, key).empty()) {
+      return core::make_error(Errc::missing_uid, std::string(name) + " not in the tag list");
+    }
+  }
+  const std::string sop_class = get_string(ds, DCM_SOPClassUID);
+  const std::string sop_instance = get_string(ds, DCM_SOPInstanceUID);
+
+  E_TransferSyntax xfer = EXS_LittleEndianExplicit;
+  if (!pixels.empty() || has_value(ds, DCM_Rows)) {
+    auto chosen = add_pixels(ds, pixels, result);
+    if (!chosen) {
+      auto error = chosen.error();
+      error.detail = sop_instance + ": " + error.detail;
+      return error;
+    }
+    xfer = *chosen;
+  }
+  result.transfer_syntax_uid = DcmXfer(xfer).getXferID();
+
+  // PS3.10 7.1: the meta header names the instance and the syntax the data
+  // set is actually written in.
+  meta.putAndInsertString(DCM_MediaStorageSOPClassUID, sop_class.c_str());
+  meta.putAndInsertString(DCM_MediaStorageSOPInstanceUID, sop_instance.c_str());
+  meta.putAndInsertString(DCM_TransferSyntaxUID, result.transfer_syntax_uid.c_str());
+
+  const OFCondition cond = ff.saveFile(out.c_str(), xfer, EET_ExplicitLength, EGL_recalcGL,
+                                       EPD_noChange, 0, 0, EWM_updateMeta);
+  if (cond.bad()) {
+    std::error_code ec;
+    std::filesystem::remove(out, ec);
+    return core::make_error(Errc::write_failed, out.string() + " (" + cond.text() + ")");
+  }
+  CF_LOG(debug, k_log,
+         "reassembled " << sop_instance << " as " << result.transfer_syntax_uid << ", "
+                        << result.skipped.size() << " element(s) skipped");
+  return result;
+}
+
+} // namespace dicom
