@@ -11,6 +11,7 @@ namespace app {
 
 int run_serve(const config::Config& config);
 int run_import(const config::Config& config, const std::vector<std::string>& paths);
+int run_import_har(const config::Config& config, const std::string& har);
 
 struct LsOptions
 {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "commands.hpp"
 
+#include <source/har_import.hpp>
 #include <source/import.hpp>
 
 #include <chrono>
@@ -70,6 +71,28 @@ run_import(const config::Config& config, const std::vector<std::string>& paths)
   std::printf("imported %ld, duplicates %ld, skipped %ld (not DICOM), failed %ld\n",
               summary.imported, summary.duplicates, summary.skipped, summary.failed);
   return summary.failed == 0 ? 0 : 1;
+}
+
+int
+run_import_har(const config::Config& config, const std::string& har)
+{
+  auto intake = open_intake(config);
+  if (!intake) {
+    return 1;
+  }
+  auto summary = source::import_har(har, *intake->sink);
+  if (!summary) {
+    std::fprintf(stderr, "cloudfilm: import-har: %s\n", summary.error().message().c_str());
+    return 1;
+  }
+  for (const auto& note : summary->notes) {
+    std::fprintf(stderr, "cloudfilm: import-har: %s\n", note.c_str());
+  }
+  std::printf("%ld entries, %ld DICOM objects found (%ld rebuilt from split viewers), %ld duplicate "
+              "copies; imported %ld, already stored %ld, skipped %ld, failed %ld\n",
+              summary->entries, summary->dicom_found, summary->rebuilt, summary->duplicates,
+              summary->imported, summary->already_stored, summary->skipped, summary->failed);
+  return summary->failed == 0 ? 0 : 1;
 }
 
 } // namespace app

@@ -31,6 +31,12 @@ main(int argc, char** argv)
   add_common(import);
   import->add_option("paths", import_paths, "files, folders, zip files or DICOMDIR")->required();
 
+  std::string har_path;
+  auto* import_har =
+    cli.add_subcommand("import-har", "import the DICOM a browser loaded, from a saved HAR capture");
+  add_common(import_har);
+  import_har->add_option("har", har_path, "HAR file (saved with content)")->required();
+
   app::LsOptions ls_options;
   auto* ls = cli.add_subcommand("ls", "list what the store holds");
   add_common(ls);
@@ -103,6 +109,9 @@ main(int argc, char** argv)
     }
     if (import->parsed()) {
       return app::run_import(config, import_paths);
+    }
+    if (import_har->parsed()) {
+      return app::run_import_har(config, har_path);
     }
     if (ls->parsed()) {
       return app::run_ls(config, ls_options);
