@@ -103,6 +103,8 @@ const Attribute k_attributes[] = {
   {0x00080090, Level::study, Kind::pn_combined, "st.referring_physician", "st.referring_norm"},
   {0x00101010, Level::study, Kind::text, "st.patient_age"},
   {0x00080061, Level::study, Kind::modalities, k_modalities_of_study},
+  // Horos sends Modality at STUDY level and means ModalitiesInStudy.
+  {0x00080060, Level::study, Kind::modalities, k_modalities_of_study},
   {0x00080062, Level::study, Kind::sop_classes, k_sop_classes_of_study},
   {0x00201206, Level::study, Kind::count, "st.num_series"},
   {0x00201208, Level::study, Kind::count, "st.num_instances"},

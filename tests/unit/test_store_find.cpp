@@ -99,6 +99,7 @@ TEST_SUITE("store::find")
     CHECK(study_uids(q, {{k_study_uid, "1.1\\1.3"}}) == V{"1.1", "1.3"});
     CHECK(study_uids(q, {{k_modalities, "MR"}}) == V{"1.2"});
     CHECK(study_uids(q, {{k_modalities, "CT\\MR"}}) == V{"1.1", "1.2", "1.3"});
+    CHECK(study_uids(q, {{0x00080060, "MR"}}) == V{"1.2"}); // Modality at STUDY level (Horos)
 
     store::FindRequest r;
     r.level = store::Level::study;
