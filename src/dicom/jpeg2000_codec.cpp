@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "jpeg2000_codec.hpp"
 
+#include "openjpeg_memory.hpp"
+
 #include <core/log.hpp>
 
 #include <dcmtk/config/osconfig.h>
@@ -15,7 +17,6 @@
 #include <dcmtk/dcmdata/dcswap.h>
 #include <dcmtk/dcmdata/dcvrpobw.h>
 #include <dcmtk/dcmdata/dcxfer.h>
-#include <openjpeg.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -256,161 +257,19 @@ gather(DcmPixelSequence& seq, const std::pair<Uint32, Uint32>& range, std::vecto
   return EC_Normal;
 }
 
-// --- OpenJPEG plumbing ------------------------------------------------------
-
-struct MemorySource
-{
-  const Uint8* data;
-  std::size_t size;
-  std::size_t position = 0;
-};
-
-OPJ_SIZE_T
-source_read(void* buffer, OPJ_SIZE_T n, void* user)
-{
-  auto& src = *static_cast<MemorySource*>(user);
-  if (src.position >= src.size) {
-    return static_cast<OPJ_SIZE_T>(-1); // end of stream, as OpenJPEG expects
-  }
-  const std::size_t count = std::min<std::size_t>(n, src.size - src.position);
-  std::memcpy(buffer, src.data + src.position, count);
-  src.position += count;
-  return count;
-}
-
-OPJ_OFF_T
-source_skip(OPJ_OFF_T n, void* user)
-{
-  auto& src = *static_cast<MemorySource*>(user);
-  if (n < 0) {
-    const auto back = std::min<std::size_t>(static_cast<std::size_t>(-n), src.position);
-    src.position -= back;
-    return -static_cast<OPJ_OFF_T>(back);
-  }
-  const auto forward = std::min<std::size_t>(static_cast<std::size_t>(n), src.size - src.position);
-  src.position += forward;
-  return static_cast<OPJ_OFF_T>(forward);
-}
-
-OPJ_BOOL
-source_seek(OPJ_OFF_T n, void* user)
-{
-  auto& src = *static_cast<MemorySource*>(user);
-  if (n < 0 || static_cast<std::uint64_t>(n) > src.size) {
-    return OPJ_FALSE;
-  }
-  src.position = static_cast<std::size_t>(n);
-  return OPJ_TRUE;
-}
-
-// OpenJPEG's messages: the first few errors are kept for the returned
-// condition (the first is usually the cause, later ones the consequences);
-// all go to the debug log, the caller logs the failure once.
-struct Errors
-{
-  std::string text;
-  int count = 0;
-
-  std::string describe() const
-  {
-    return count == 0 ? std::string("corrupt data") : text;
-  }
-};
-
-void
-on_error(const char* message, void* user)
-{
-  auto& errors = *static_cast<Errors*>(user);
-  std::string line(message);
-  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) {
-    line.pop_back();
-  }
-  CF_LOG(debug, k_log, "OpenJPEG error: " << line);
-  if (errors.count < 3) {
-    errors.text += (errors.count == 0 ? "" : "; ") + line;
-  }
-  ++errors.count;
-}
-
-void
-on_warning(const char* message, void*)
-{
-  CF_LOG(debug, k_log, "OpenJPEG warning: " << message);
-}
-
-void
-on_info(const char*, void*)
-{
-}
-
-struct CodecDeleter
-{
-  void operator()(opj_codec_t* p) const
-  {
-    opj_destroy_codec(p);
-  }
-};
-struct StreamDeleter
-{
-  void operator()(opj_stream_t* p) const
-  {
-    opj_stream_destroy(p);
-  }
-};
-struct ImageDeleter
-{
-  void operator()(opj_image_t* p) const
-  {
-    opj_image_destroy(p);
-  }
-};
-
 // Decode one frame's codestream into `out` (layout.frame_bytes() bytes):
 // interleaved samples, each little-endian in bits_allocated / 8 bytes.
 OFCondition
 decode_codestream(const std::vector<Uint8>& bytes, const Layout& layout, Uint8* out)
 {
-  const bool jp2 = starts_with(bytes.data(), bytes.size(), k_jp2_signature, sizeof k_jp2_signature);
-  if (!jp2
+  if (!openjpeg::is_jp2(bytes.data(), bytes.size())
       && !starts_with(bytes.data(), bytes.size(), k_codestream_start, sizeof k_codestream_start)) {
     return failure("fragment does not start with a codestream (SOC/SIZ) or a JP2 signature");
   }
-  std::unique_ptr<opj_codec_t, CodecDeleter> codec(
-    opj_create_decompress(jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
-  if (!codec) {
-    return failure("cannot create OpenJPEG decoder");
-  }
-  Errors errors;
-  opj_set_error_handler(codec.get(), on_error, &errors);
-  opj_set_warning_handler(codec.get(), on_warning, nullptr);
-  opj_set_info_handler(codec.get(), on_info, nullptr);
-  opj_dparameters_t parameters;
-  opj_set_default_decoder_parameters(&parameters);
-  if (!opj_setup_decoder(codec.get(), &parameters)) {
-    return failure("cannot set up OpenJPEG decoder: " + errors.describe());
-  }
-
-  MemorySource source{bytes.data(), bytes.size()};
-  std::unique_ptr<opj_stream_t, StreamDeleter> stream(
-    opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_TRUE));
-  if (!stream) {
-    return failure("cannot create OpenJPEG stream");
-  }
-  opj_stream_set_user_data(stream.get(), &source, nullptr);
-  opj_stream_set_user_data_length(stream.get(), bytes.size());
-  opj_stream_set_read_function(stream.get(), source_read);
-  opj_stream_set_skip_function(stream.get(), source_skip);
-  opj_stream_set_seek_function(stream.get(), source_seek);
-
-  opj_image_t* raw_image = nullptr;
-  const bool header_ok = opj_read_header(stream.get(), codec.get(), &raw_image);
-  std::unique_ptr<opj_image_t, ImageDeleter> image(raw_image);
-  if (!header_ok || !image) {
-    return failure("cannot read codestream header: " + errors.describe());
-  }
-  if (!opj_decode(codec.get(), stream.get(), image.get())
-      || !opj_end_decompress(codec.get(), stream.get())) {
-    return failure("cannot decode codestream: " + errors.describe());
+  std::string error;
+  const auto image = openjpeg::decode(bytes.data(), bytes.size(), error);
+  if (!image) {
+    return failure(error);
   }
 
   // The codestream must describe the image the dataset describes.

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "reassemble.hpp"
 
+#include "openjpeg_memory.hpp"
+
 #include "errors.hpp"
 
 #include <core/log.hpp>
@@ -20,7 +22,6 @@
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmdata/dcvrsv.h>
 #include <dcmtk/dcmdata/dcvruv.h>
-#include <openjpeg.h>
 
 #include <algorithm>
 #include <charconv>
@@ -499,66 +500,6 @@ read_main_header(std::string_view codestream)
   return info;
 }
 
-// Reading a codestream held in memory with OpenJPEG.
-struct Source
-{
-  const unsigned char* data;
-  std::size_t size;
-  std::size_t position = 0;
-};
-
-OPJ_SIZE_T
-read_cb(void* buffer, OPJ_SIZE_T n, void* user)
-{
-  auto& s = *static_cast<Source*>(user);
-  if (s.position >= s.size) {
-    return static_cast<OPJ_SIZE_T>(-1);
-  }
-  const std::size_t count = std::min<std::size_t>(n, s.size - s.position);
-  std::memcpy(buffer, s.data + s.position, count);
-  s.position += count;
-  return count;
-}
-
-OPJ_OFF_T
-skip_cb(OPJ_OFF_T n, void* user)
-{
-  auto& s = *static_cast<Source*>(user);
-  const auto target = std::clamp<std::int64_t>(static_cast<std::int64_t>(s.position) + n, 0,
-                                               static_cast<std::int64_t>(s.size));
-  const auto moved = target - static_cast<std::int64_t>(s.position);
-  s.position = static_cast<std::size_t>(target);
-  return moved;
-}
-
-OPJ_BOOL
-seek_cb(OPJ_OFF_T n, void* user)
-{
-  auto& s = *static_cast<Source*>(user);
-  if (n < 0 || static_cast<std::uint64_t>(n) > s.size) {
-    return OPJ_FALSE;
-  }
-  s.position = static_cast<std::size_t>(n);
-  return OPJ_TRUE;
-}
-
-void
-error_cb(const char* message, void* user)
-{
-  auto& first = *static_cast<std::string*>(user);
-  if (first.empty()) {
-    first = core::trim(message);
-    while (!first.empty() && first.back() == '\n') {
-      first.pop_back();
-    }
-  }
-}
-
-void
-quiet_cb(const char*, void*)
-{
-}
-
 struct Decoded
 {
   std::uint32_t components = 0;
@@ -576,38 +517,10 @@ decode(std::string_view codestream)
   const auto fail = [](const std::string& what) {
     return core::make_error(Errc::malformed, "JPEG 2000: " + what);
   };
-  std::unique_ptr<opj_codec_t, void (*)(opj_codec_t*)> codec(opj_create_decompress(OPJ_CODEC_J2K),
-                                                             opj_destroy_codec);
-  std::unique_ptr<opj_stream_t, void (*)(opj_stream_t*)> stream(
-    opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_TRUE), opj_stream_destroy);
-  if (!codec || !stream) {
-    return fail("cannot create the OpenJPEG decoder");
-  }
-  std::string first_error;
-  opj_set_error_handler(codec.get(), error_cb, &first_error);
-  opj_set_warning_handler(codec.get(), quiet_cb, nullptr);
-  opj_set_info_handler(codec.get(), quiet_cb, nullptr);
-  opj_dparameters_t parameters;
-  opj_set_default_decoder_parameters(&parameters);
-  if (!opj_setup_decoder(codec.get(), &parameters)) {
-    return fail("cannot set up the decoder");
-  }
-  Source source{bytes_of(codestream), codestream.size()};
-  opj_stream_set_user_data(stream.get(), &source, nullptr);
-  opj_stream_set_user_data_length(stream.get(), codestream.size());
-  opj_stream_set_read_function(stream.get(), read_cb);
-  opj_stream_set_skip_function(stream.get(), skip_cb);
-  opj_stream_set_seek_function(stream.get(), seek_cb);
-
-  opj_image_t* raw = nullptr;
-  const bool header_ok = opj_read_header(stream.get(), codec.get(), &raw);
-  std::unique_ptr<opj_image_t, void (*)(opj_image_t*)> image(raw, opj_image_destroy);
-  if (!header_ok || !image) {
-    return fail("unreadable header (" + first_error + ")");
-  }
-  if (!opj_decode(codec.get(), stream.get(), image.get())
-      || !opj_end_decompress(codec.get(), stream.get())) {
-    return fail("does not decode (" + first_error + ")");
+  std::string error;
+  const auto image = openjpeg::decode(bytes_of(codestream), codestream.size(), error);
+  if (!image) {
+    return fail(error);
   }
   Decoded d;
   d.components = image->numcomps;
