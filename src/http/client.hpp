@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 // HTTP(S) for the cloud-viewer modules, on libcurl. One Client per fetch
@@ -119,6 +120,9 @@ private:
 
 // application/x-www-form-urlencoded helpers.
 std::string url_encode(const std::string& text);
+// Percent-decoding (RFC 3986 2.1); '+' is a space when `plus_is_space`
+// (query strings). A '%' not followed by two hex digits is kept.
+std::string url_decode(std::string_view text, bool plus_is_space);
 // Query parameters of `url` taken after its *last* '?' (cloud viewers hide
 // them in the fragment: https://host/#/home?sid=..., platforms.md 2.2).
 std::map<std::string, std::string> query_after_last_question_mark(const std::string& url);

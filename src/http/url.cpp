@@ -32,28 +32,6 @@ hex_value(char c)
   return -1;
 }
 
-// application/x-www-form-urlencoded decoding: '+' is a space, %XX a byte;
-// a '%' not followed by two hex digits is kept as it is.
-std::string
-form_decode(std::string_view text)
-{
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '+') {
-      out += ' ';
-    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0
-               && hex_value(text[i + 2]) >= 0) {
-      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
-      i += 2;
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 std::string
 lower_ascii(std::string text)
 {
@@ -210,6 +188,26 @@ recompose(const Reference& ref)
 } // namespace
 
 std::string
+url_decode(std::string_view text, bool plus_is_space)
+{
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '+' && plus_is_space) {
+      out += ' ';
+    } else if (c == '%' && i + 2 < text.size() && hex_value(text[i + 1]) >= 0
+               && hex_value(text[i + 2]) >= 0) {
+      out += static_cast<char>(hex_value(text[i + 1]) * 16 + hex_value(text[i + 2]));
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string
 url_encode(const std::string& text)
 {
   static const char k_hex[] = "0123456789ABCDEF";
@@ -247,9 +245,9 @@ query_after_last_question_mark(const std::string& url)
       continue;
     }
     const auto equals = pair.find('=');
-    auto name = form_decode(pair.substr(0, equals));
+    auto name = url_decode(pair.substr(0, equals), true);
     auto value = equals == std::string_view::npos ? std::string()
-                                                   : form_decode(pair.substr(equals + 1));
+                                                   : url_decode(pair.substr(equals + 1), true);
     out.emplace(std::move(name), std::move(value)); // the first of repeated names wins
   }
   return out;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "har_import.hpp"
 
+#include <http/client.hpp>
+
 #include "source.hpp"
 
 #include <dicom/part10.hpp>
@@ -53,43 +55,6 @@ iequals(std::string_view a, std::string_view b)
   return a.size() == b.size() && lower(a) == lower(b);
 }
 
-int
-hex_value(char c)
-{
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
-
-// RFC 3986 2.1 percent-decoding; '+' is a space in query strings
-// (application/x-www-form-urlencoded).
-std::string
-percent_decode(std::string_view text, bool plus_is_space)
-{
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (c == '%' && i + 2 < text.size()) {
-      const int hi = hex_value(text[i + 1]);
-      const int lo = hex_value(text[i + 2]);
-      if (hi >= 0 && lo >= 0) {
-        out.push_back(static_cast<char>(hi << 4 | lo));
-        i += 2;
-        continue;
-      }
-    }
-    out.push_back(plus_is_space && c == '+' ? ' ' : c);
-  }
-  return out;
-}
 
 // RFC 4648 section 4. Whitespace is ignored (some exporters wrap lines);
 // anything else outside the alphabet fails.
@@ -167,9 +132,9 @@ parse_url(std::string_view url)
   if (question != std::string_view::npos) {
     for (const auto& pair : core::split(url.substr(question + 1), '&')) {
       const auto eq = pair.find('=');
-      u.query.emplace_back(percent_decode(pair.substr(0, eq), true),
+      u.query.emplace_back(http::url_decode(pair.substr(0, eq), true),
                            eq == std::string::npos ? std::string()
-                                                   : percent_decode(pair.substr(eq + 1), true));
+                                                   : http::url_decode(pair.substr(eq + 1), true));
     }
   }
   return u;
@@ -338,7 +303,7 @@ hinacom_pixel_request(const Url& url)
   if (segments.size() < 5 || (!iequals(segments[0], "j2k") && !iequals(segments[0], "dicom"))) {
     return std::nullopt;
   }
-  return PixelRequest{percent_decode(segments[1], false) + "/" + percent_decode(segments[2], false),
+  return PixelRequest{http::url_decode(segments[1], false) + "/" + http::url_decode(segments[2], false),
                       segments[3], segments[4]};
 }
 
