@@ -17,7 +17,7 @@ requests in flight, and the speedup over the sequential client.
 
     bench/fetch_bench.py --bin build/cloudfilm
     bench/fetch_bench.py --bin build/cloudfilm --latency-ms 100 --runs 5 --raw
-    bench/fetch_bench.py --bin build/cloudfilm --concurrency 4,8,16,32
+    bench/fetch_bench.py --bin build/cloudfilm --concurrency 4,4:8,16,32   # H:T = max_per_host:threads
 
 Needs python3-pydicom and python3-numpy, and the replica binary (build target
 cloudfilm_replica; default <dir of --bin>/tests/replica/cloudfilm_replica, or
@@ -45,28 +45,28 @@ k_fetch_timeout = 1800  # seconds per cloudfilm fetch run
 k_seed = 11
 
 
-def write_config(path, data_dir, concurrency):
+def write_config(path, data_dir, per_host, threads):
     lines = [
         "storage:",
         "  path: {}".format(json.dumps(data_dir)),
         "log:",
         "  level: warn",
         "fetch:",
-        "  max_per_host: {}".format(concurrency),
+        "  max_per_host: {}".format(per_host),
         "  modules:",
         "    hinacom:",
-        "      threads: \"{}\"".format(concurrency),
+        "      threads: \"{}\"".format(threads),
     ]
     with open(path, "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
 
 
-def run_cloudfilm(args, replica, workdir, concurrency, raw, run):
-    base = os.path.join(workdir, "cf-{}-{}".format(concurrency, run))
+def run_cloudfilm(args, replica, workdir, per_host, threads, raw, run):
+    base = os.path.join(workdir, "cf-{}-{}-{}".format(per_host, threads, run))
     shutil.rmtree(base, ignore_errors=True)
     os.makedirs(base)
     config = os.path.join(base, "cloudfilm.yaml")
-    write_config(config, os.path.join(base, "data"), concurrency)
+    write_config(config, os.path.join(base, "data"), per_host, threads)
     cmd = [args.bin, "fetch", replica.share_url, "--password", replica.password] + replica.resolve_args()
     if raw:
         cmd.append("--raw")
@@ -110,8 +110,10 @@ def main(argv):
     parser.add_argument("--count", type=int, default=300, help="images in the study")
     parser.add_argument("--size", type=int, default=512, help="rows = columns")
     parser.add_argument("--latency-ms", type=int, default=50)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--concurrency", default="4,16", help="cloudfilm rows: max_per_host = threads")
+    parser.add_argument("--runs", type=int, default=3, help="runs per cloudfilm row (median)")
+    parser.add_argument("--baseline-runs", type=int, help="runs of the sequential client (default: --runs)")
+    parser.add_argument("--concurrency", default="4,16",
+                        help="cloudfilm rows: N (max_per_host = threads = N) or H:T (max_per_host H, threads T)")
     parser.add_argument("--raw", action="store_true", help="native pixels instead of JPEG 2000")
     parser.add_argument("--workdir", help="keep data and logs here")
     args = parser.parse_args(argv)
@@ -135,21 +137,22 @@ def main(argv):
 
         rows = []
         results = []
-        for run in range(args.runs):
+        for run in range(max(1, args.baseline_runs or args.runs)):
             r = run_sequential(replica, args.raw)
             if r["images"] != args.count:
                 raise SystemExit("sequential client got {} images".format(r["images"]))
             results.append(r)
             print("  sequential run {}: {:.2f} s".format(run + 1, r["seconds"]), flush=True)
         summarize(rows, "sequential Python client", results)
-        for concurrency in [int(c) for c in args.concurrency.split(",")]:
+        for row in args.concurrency.split(","):
+            per_host, _, threads = row.partition(":")
+            per_host, threads = int(per_host), int(threads or per_host)
             results = []
             for run in range(args.runs):
-                r = run_cloudfilm(args, replica, workdir, concurrency, args.raw, run)
+                r = run_cloudfilm(args, replica, workdir, per_host, threads, args.raw, run)
                 results.append(r)
-                print("  cloudfilm {}/{} run {}: {:.2f} s".format(concurrency, concurrency, run + 1, r["seconds"]),
-                      flush=True)
-            summarize(rows, "cloudfilm fetch, max_per_host {0}, threads {0}".format(concurrency), results)
+                print("  cloudfilm {}/{} run {}: {:.2f} s".format(per_host, threads, run + 1, r["seconds"]), flush=True)
+            summarize(rows, "cloudfilm fetch, max_per_host {}, threads {}".format(per_host, threads), results)
 
         base = rows[0]["seconds"]
         print()

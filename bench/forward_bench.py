@@ -167,7 +167,8 @@ def orthanc_version():
     try:
         out = subprocess.run([orthanc.k_binary, "--version"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                              timeout=20, encoding="utf-8", errors="replace").stdout
-        return out.split()[1] if out.startswith("Orthanc") else "?"
+        first = out.split("\n", 1)[0].split()  # "/usr/sbin/Orthanc 1.10.1"
+        return first[1] if len(first) >= 2 and first[0].endswith("Orthanc") else "?"
     except (OSError, subprocess.TimeoutExpired, IndexError):
         return "?"
 

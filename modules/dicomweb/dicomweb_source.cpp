@@ -229,8 +229,17 @@ private:
                       const std::string& study, const Item& item, const std::string& patient,
                       const std::string& description, const std::string& date)
   {
+    source::ExportName name;
+    name.series_key = item.series;
+    name.patient = patient;
+    name.exam = description;
+    name.datetime = date;
+    name.series_number = item.series_number;
+    name.series_description = item.series_description;
+    name.index = item.index;
+    name.series_size = item.series_size;
     if (sink.contains(item.sop)) {
-      job.already_stored(item.sop);
+      job.already_stored(item.sop, &name);
       return;
     }
     // PS3.18 10.4: the instance in its stored transfer syntax (no transcoding).
@@ -256,15 +265,6 @@ private:
         return;
       }
     }
-    source::ExportName name;
-    name.series_key = item.series;
-    name.patient = patient;
-    name.exam = description;
-    name.datetime = date;
-    name.series_number = item.series_number;
-    name.series_description = item.series_description;
-    name.index = item.index;
-    name.series_size = item.series_size;
     (void)job.deliver(spool, name);
   }
 

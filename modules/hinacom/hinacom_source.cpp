@@ -362,8 +362,17 @@ private:
         sop = std::string(core::trim(t.value));
       }
     }
+    source::ExportName name;
+    name.series_key = std::to_string(reinterpret_cast<std::uintptr_t>(&ds));
+    name.patient = set.patient_name;
+    name.exam = set.study_description;
+    name.datetime = set.study_date;
+    name.series_number = ds.series_number;
+    name.series_description = ds.description;
+    name.index = index;
+    name.series_size = ds.images.size();
     if (!sop.empty() && sink.contains(sop)) {
-      job.already_stored(sop);
+      job.already_stored(sop, &name);
       return;
     }
     const auto pixels_url = base + "imageservice/api/image/" + (raw ? "dicom" : "j2k") + "/"
@@ -386,15 +395,6 @@ private:
     for (const auto& skipped : rebuilt->skipped) {
       CF_LOG(debug, "source.hinacom", sop << ": left out " << skipped);
     }
-    source::ExportName name;
-    name.series_key = std::to_string(reinterpret_cast<std::uintptr_t>(&ds));
-    name.patient = set.patient_name;
-    name.exam = set.study_description;
-    name.datetime = set.study_date;
-    name.series_number = ds.series_number;
-    name.series_description = ds.description;
-    name.index = index;
-    name.series_size = ds.images.size();
     (void)job.deliver(spool, name);
   }
 

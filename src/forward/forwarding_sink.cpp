@@ -24,6 +24,12 @@ ForwardingSink::contains(const std::string& sop_instance_uid)
   return m_inner.contains(sop_instance_uid);
 }
 
+std::filesystem::path
+ForwardingSink::stored_file(const std::string& sop_instance_uid)
+{
+  return m_inner.stored_file(sop_instance_uid);
+}
+
 core::Result<store::Ingested>
 ForwardingSink::ingest(const std::filesystem::path& file, const store::Origin& origin,
                        const store::Claimed& claimed)

@@ -21,6 +21,7 @@ public:
                                        const store::Origin& origin,
                                        const store::Claimed& claimed = {}) override;
   bool contains(const std::string& sop_instance_uid) override;
+  std::filesystem::path stored_file(const std::string& sop_instance_uid) override;
 
 private:
   store::IngestSink& m_inner;

@@ -75,8 +75,13 @@ Job::failed(const std::string& what)
 }
 
 void
-Job::already_stored(const std::string&)
+Job::already_stored(const std::string& sop_uid, const ExportName* name)
 {
+  if (name != nullptr && !m_out.empty()) {
+    if (const auto file = m_sink.stored_file(sop_uid); !file.empty()) {
+      export_file(file, *name);
+    }
+  }
   {
     std::lock_guard<std::mutex> lock(m_mutex);
     ++m_counters.already;
@@ -84,35 +89,41 @@ Job::already_stored(const std::string&)
   changed();
 }
 
+void
+Job::export_file(const fs::path& file, const ExportName& name)
+{
+  fs::path dir;
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    auto it = m_series_dirs.find(name.series_key);
+    if (it == m_series_dirs.end()) {
+      const auto study = m_out / study_folder(name);
+      const auto base = series_folder(name);
+      auto candidate = study / base;
+      // Two series with the same name: "name (1)", "name (2)"...
+      for (int k = 1; std::any_of(m_series_dirs.begin(), m_series_dirs.end(),
+                                  [&](const auto& e) { return e.second == candidate; });
+           ++k) {
+        candidate = study / (base + " (" + std::to_string(k) + ")");
+      }
+      it = m_series_dirs.emplace(name.series_key, candidate).first;
+    }
+    dir = it->second;
+  }
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  const auto target = dir / instance_file(name);
+  fs::remove(target, ec);
+  if (auto r = core::fs::copy_new(file, target); !r) {
+    failed("export " + target.string() + ": " + r.error().message());
+  }
+}
+
 core::Result<store::Ingested>
 Job::deliver(const fs::path& file, const ExportName& name)
 {
   if (!m_out.empty()) {
-    fs::path dir;
-    {
-      std::lock_guard<std::mutex> lock(m_mutex);
-      auto it = m_series_dirs.find(name.series_key);
-      if (it == m_series_dirs.end()) {
-        const auto study = m_out / study_folder(name);
-        const auto base = series_folder(name);
-        auto candidate = study / base;
-        // Two series with the same name: "name (1)", "name (2)"...
-        for (int k = 1; std::any_of(m_series_dirs.begin(), m_series_dirs.end(),
-                                    [&](const auto& e) { return e.second == candidate; });
-             ++k) {
-          candidate = study / (base + " (" + std::to_string(k) + ")");
-        }
-        it = m_series_dirs.emplace(name.series_key, candidate).first;
-      }
-      dir = it->second;
-    }
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    const auto target = dir / instance_file(name);
-    fs::remove(target, ec);
-    if (auto r = core::fs::copy_new(file, target); !r) {
-      failed("export " + target.string() + ": " + r.error().message());
-    }
+    export_file(file, name);
   }
   const store::Origin origin{store::Origin::Kind::source, m_module};
   auto result = m_sink.ingest(file, origin);

@@ -58,8 +58,9 @@ public:
   // an output folder was given. Errors are counted and returned.
   core::Result<store::Ingested> deliver(const std::filesystem::path& file, const ExportName& name);
 
-  // An instance the store already holds (resume).
-  void already_stored(const std::string& sop_uid);
+  // An instance the store already holds (resume). With `name`, it is still
+  // exported to the output folder, from the stored file.
+  void already_stored(const std::string& sop_uid, const ExportName* name = nullptr);
 
   void cancel();
   bool cancelled() const;
@@ -72,6 +73,7 @@ public:
 
 private:
   void changed();
+  void export_file(const std::filesystem::path& file, const ExportName& name);
 
   store::IngestSink& m_sink;
   std::string m_module;

@@ -58,6 +58,10 @@ public:
 
   // True if the SOP instance is already stored (sources skip it: resume).
   virtual bool contains(const std::string& sop_instance_uid) = 0;
+
+  // The stored file of a SOP instance, or empty if it is not stored. The
+  // file must only be read.
+  virtual std::filesystem::path stored_file(const std::string& sop_instance_uid) = 0;
 };
 
 } // namespace store

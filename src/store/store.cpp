@@ -77,6 +77,16 @@ Store::contains(const std::string& sop_instance_uid)
   return row && row->has_value();
 }
 
+std::filesystem::path
+Store::stored_file(const std::string& sop_instance_uid)
+{
+  auto row = m_index->instance(sop_instance_uid);
+  if (!row || !row->has_value()) {
+    return {};
+  }
+  return root() / (*row)->path;
+}
+
 core::Result<Ingested>
 Store::ingest(const fs::path& file, const Origin& origin, const Claimed& claimed)
 {

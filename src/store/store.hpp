@@ -58,6 +58,7 @@ public:
                                 const Origin& origin,
                                 const Claimed& claimed = {}) override;
   bool contains(const std::string& sop_instance_uid) override;
+  std::filesystem::path stored_file(const std::string& sop_instance_uid) override;
 
   // Compare files and index; with `repair`, make them agree again.
   core::Result<CheckReport> check(bool repair);

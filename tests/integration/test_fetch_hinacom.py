@@ -345,8 +345,6 @@ def test_short_pixel_body_is_never_stored(study, replicas, node_factory):
     assert bad_sop not in node.index()
 
 
-@pytest.mark.xfail(strict=True, reason="fetch --out exports only what this run downloads; "
-                                       "instances stored by an earlier fetch are skipped before export")
 def test_out_after_an_earlier_fetch_exports_everything(study, replicas, node_factory, tmp_path):
     replica = replicas(study)
     node = make_node(node_factory)

@@ -90,6 +90,25 @@ def wait_job(node, job_id, states=("done", "failed", "cancelled"), timeout=120):
         raise AssertionError("{}: {}\n--- node log ---\n{}".format(e, job(node, job_id), node.log()[-4000:]))
 
 
+def wait_resumed(node, job_id, timeout=60):
+    """After a kill -9 and restart: the new node must take the job up again promptly (the
+    killed owner is gone; waiting out its lease is not "resuming")."""
+    try:
+        return wait_job(node, job_id, states=("done", "failed"), timeout=timeout)
+    except AssertionError as e:
+        lease = ""
+        try:
+            import sqlite3
+            db = sqlite3.connect("file:{}?mode=ro".format(os.path.join(node.data_dir, "index.sqlite")), uri=True)
+            lease = db.execute("SELECT lease_owner, lease_until - strftime('%s','now') FROM forward_jobs WHERE id = ?",
+                               (job_id,)).fetchone()
+            db.close()
+        except Exception as db_error:  # only for the message
+            lease = repr(db_error)
+        raise AssertionError("restarted node did not finish job {} within {} s; lease (owner, seconds left): {}\n{}".format(
+            job_id, timeout, lease, e))
+
+
 def parse_queued(result):
     found = k_queued_re.search(result.stdout)
     assert found, "no 'queued job N: M instances to NAME' in stdout (exit {}):\n{}\n{}".format(
@@ -409,7 +428,7 @@ def test_cloudfilm_killed_mid_transfer(node_factory, orthanc_factory, big_study,
     assert record["done"] <= held, "queue says {} done, Orthanc holds {}".format(record["done"], held)
     assert record["done"] >= 1, record
     node.start()
-    record = wait_job(node, job_id, timeout=180)
+    record = wait_resumed(node, job_id)
     assert_job(record, "done", done=300)
     assert orthanc_count(peer) == 300
     _check_big_in_orthanc(peer, big_study, str(tmp_path / "from-orthanc"))
@@ -431,7 +450,7 @@ def test_cloudfilm_killed_mid_transfer_delivers_each_instance_once(node_factory,
         delivered_at_kill = scp.deliveries()
         assert at_kill["done"] <= len(delivered_at_kill), (at_kill, len(delivered_at_kill))
         node.start()
-        record = wait_job(node, job_id, timeout=120)
+        record = wait_resumed(node, job_id)
         assert_job(record, "done", done=count)
         deliveries = scp.deliveries()
         expected = {sop_uid(p) for p in ct_series}

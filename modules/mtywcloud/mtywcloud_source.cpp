@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "mtywcloud_source.hpp"
+
+#include "manifest.hpp"
+
+#include <atomic>
+#include <fstream>
+#include <http/client.hpp>
+#include <thread>
+
+namespace mtywcloud {
+
+namespace {
+
+using source::Errc;
+
+bool
+has_status(const core::Error& e, const char* status)
+{
+  return e.code == http::Errc::http_status &&
+         e.detail.find(std::string("HTTP ") + status) != std::string::npos;
+}
+
+core::Error
+link_error(const core::Error& e)
+{
+  if (has_status(e, "404") || has_status(e, "410")) {
+    return core::make_error(Errc::link_expired, e.detail);
+  }
+  if (has_status(e, "401") || has_status(e, "403")) {
+    return core::make_error(Errc::auth_rejected, e.detail);
+  }
+  return e;
+}
+
+bool
+looks_like_dicom(const std::string& body)
+{
+  return body.size() >= 132 && body.compare(128, 4, "DICM") == 0;
+}
+
+const char*
+picture_kind(const std::string& body)
+{
+  if (body.compare(0, 3, "\xFF\xD8\xFF") == 0) {
+    return "JPEG";
+  }
+  if (body.compare(0, 8, "\x89PNG\r\n\x1A\n") == 0) {
+    return "PNG";
+  }
+  if (body.compare(0, 5, "%PDF-") == 0) {
+    return "PDF";
+  }
+  return nullptr;
+}
+
+class MtywcloudSource final : public source::Source
+{
+public:
+  explicit MtywcloudSource(const source::Options& options)
+  {
+    if (auto it = options.find("key"); it != options.end()) {
+      m_key = it->second;
+    }
+    if (auto it = options.find("iv"); it != options.end()) {
+      m_iv = it->second;
+    }
+    if (auto it = options.find("base"); it != options.end()) {
+      m_base = it->second;
+      while (!m_base.empty() && m_base.back() == '/') {
+        m_base.pop_back();
+      }
+    }
+    if (auto it = options.find("threads"); it != options.end()) {
+      m_threads = std::max(1, std::stoi(it->second));
+    }
+    (void)encrypt_hex("probe", m_key, m_iv); // a bad key/IV size fails at startup
+  }
+
+  core::Result<void>
+  fetch(const source::Request& request, store::IngestSink& sink, http::Client& client,
+        source::Job& job) override
+  {
+    const auto params = http::query_after_last_question_mark(request.url);
+    const auto path = params.count("DicomDirPath") ? params.at("DicomDirPath") : "";
+    const auto org = params.count("OrganizationID") ? params.at("OrganizationID") : "";
+    if (path.empty() || org.empty()) {
+      return core::make_error(Errc::bad_request, "the link has no DicomDirPath/OrganizationID");
+    }
+    // M1: the viewer page, for its cookies and the Referer of everything else.
+    http::Request viewer;
+    viewer.url = request.url;
+    auto page = client.send(viewer);
+    if (!page) {
+      return link_error(page.error());
+    }
+    const auto referer = page->url.empty() ? request.url : page->url;
+
+    http::Request info;
+    info.method = "POST";
+    info.url = m_base + "/ICCWebClient/api/Study/Info?data=" +
+               encrypt_hex(query_plaintext(path, org), m_key, m_iv);
+    info.headers.emplace_back("Referer", referer);
+    info.expect = http::Expect::json;
+    info.retry = true; // a lookup, safe to repeat
+    auto answer = client.send(info);
+    if (!answer) {
+      return link_error(answer.error());
+    }
+    auto study = parse_study_info(answer->body);
+    if (!study) {
+      return study.error();
+    }
+
+    struct Work
+    {
+      std::size_t series;
+      std::size_t index;
+    };
+    std::vector<Work> work;
+    for (std::size_t s = 0; s < study->series.size(); ++s) {
+      for (std::size_t i = 0; i < study->series[s].images.size(); ++i) {
+        work.push_back({s, i});
+      }
+    }
+    job.add_series(static_cast<long>(study->series.size()));
+    job.add_instances(static_cast<long>(work.size()));
+    std::atomic<std::size_t> next{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < m_threads; ++t) {
+      workers.emplace_back([&] {
+        for (std::size_t k = next++; k < work.size() && !job.cancelled(); k = next++) {
+          fetch_file(client, sink, job, referer, org, *study, work[k].series, work[k].index);
+        }
+      });
+    }
+    for (auto& w : workers) {
+      w.join();
+    }
+    if (job.cancelled()) {
+      return core::make_error(Errc::cancelled, "interrupted; run the same command again to resume");
+    }
+    return {};
+  }
+
+private:
+  // M3: one whole file; skipped when the store has its SOP Instance UID.
+  void
+  fetch_file(http::Client& client, store::IngestSink& sink, source::Job& job,
+             const std::string& referer, const std::string& org, const Study& study,
+             std::size_t series_pos, std::size_t index)
+  {
+    const auto& series = study.series[series_pos];
+    const auto& image = series.images[index];
+    const std::string what = "image " + image.sop_instance_uid;
+    if (image.sop_instance_uid.empty() || image.image_path.empty()) {
+      job.skipped("series " + std::to_string(series_pos + 1) + " entry " +
+                  std::to_string(index + 1) + ": no SOP Instance UID or path, not DICOM");
+      return;
+    }
+    if (sink.contains(image.sop_instance_uid)) {
+      job.already_stored(image.sop_instance_uid);
+      return;
+    }
+    http::Request r;
+    r.url = m_base + "/ICCWebClient/api/Dicom/File?sopInstanceUID=" +
+            http::url_encode(image.sop_instance_uid) +
+            "&seriesInstanceUID=" + http::url_encode(image.series_instance_uid) +
+            "&studyInstanceUID=" + http::url_encode(image.study_instance_uid) +
+            "&imagePath=" + http::url_encode(image.image_path) +
+            "&httpPath=null&retrieveAE=&OrganizationID=" + http::url_encode(org);
+    r.headers.emplace_back("Referer", referer);
+    r.expect = http::Expect::any;
+    auto resp = client.send(r);
+    if (resp && !looks_like_dicom(resp->body)) {
+      if (const char* kind = picture_kind(resp->body)) {
+        job.add_bytes(resp->body.size());
+        job.skipped(what + ": not DICOM (" + kind + ")");
+        return;
+      }
+      r.expect = http::Expect::dicom; // retried by the client, then an error
+      resp = client.send(r);
+    }
+    if (!resp) {
+      job.failed(what + ": " + link_error(resp.error()).message());
+      return;
+    }
+    job.add_bytes(resp->body.size());
+    const auto spool = sink.spool_path();
+    {
+      std::ofstream out(spool, std::ios::binary | std::ios::trunc);
+      out.write(resp->body.data(), static_cast<std::streamsize>(resp->body.size()));
+      if (!out) {
+        job.failed(what + ": cannot write " + spool.string());
+        return;
+      }
+    }
+    source::ExportName name;
+    name.series_key = std::to_string(series_pos);
+    name.patient = study.patient;
+    name.exam = study.exam;
+    name.datetime = study.datetime;
+    name.series_number = series.number;
+    name.series_description = series.description;
+    name.index = index;
+    name.series_size = series.images.size();
+    (void)job.deliver(spool, name);
+  }
+
+  std::string m_key = k_default_key;
+  std::string m_iv = k_default_iv;
+  std::string m_base = k_default_base;
+  int m_threads = 4;
+};
+
+} // namespace
+
+bool
+accepts(const std::string& url)
+{
+  return http::host_of(url) == "ss.mtywcloud.com";
+}
+
+std::unique_ptr<source::Source>
+make(const source::Options& options)
+{
+  return std::make_unique<MtywcloudSource>(options);
+}
+
+} // namespace mtywcloud

@@ -1,0 +1,324 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "zscloud_source.hpp"
+
+#include "manifest.hpp"
+
+#include <atomic>
+#include <core/log.hpp>
+#include <core/strings.hpp>
+#include <fstream>
+#include <http/client.hpp>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+namespace zscloud {
+
+namespace {
+
+using source::Errc;
+
+bool
+has_status(const core::Error& e, const char* status)
+{
+  return e.code == http::Errc::http_status &&
+         e.detail.find(std::string("HTTP ") + status) != std::string::npos;
+}
+
+core::Error
+link_error(const core::Error& e)
+{
+  if (has_status(e, "404") || has_status(e, "410")) {
+    return core::make_error(Errc::link_expired, e.detail);
+  }
+  if (has_status(e, "401") || has_status(e, "403")) {
+    return core::make_error(Errc::auth_rejected, e.detail);
+  }
+  return e;
+}
+
+bool
+looks_like_dicom(const std::string& body)
+{
+  return body.size() >= 132 && body.compare(128, 4, "DICM") == 0;
+}
+
+const char*
+picture_kind(const std::string& body)
+{
+  if (body.compare(0, 3, "\xFF\xD8\xFF") == 0) {
+    return "JPEG";
+  }
+  if (body.compare(0, 8, "\x89PNG\r\n\x1A\n") == 0) {
+    return "PNG";
+  }
+  if (body.compare(0, 5, "%PDF-") == 0) {
+    return "PDF";
+  }
+  return nullptr;
+}
+
+std::string
+randnum()
+{
+  thread_local std::mt19937_64 gen{std::random_device{}()};
+  std::uniform_real_distribution<double> dist(0.0, 1.0);
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.16f", dist(gen));
+  return buffer;
+}
+
+class ZscloudSource final : public source::Source
+{
+public:
+  explicit ZscloudSource(const source::Options& options)
+  {
+    if (auto it = options.find("key"); it != options.end() && !it->second.empty()) {
+      m_keys.push_back(it->second);
+    }
+    const auto keys = options.count("keys") ? options.at("keys") : std::string(k_default_keys);
+    for (const auto& k : core::split(keys, ',')) {
+      const auto key = std::string(core::trim(k));
+      if (!key.empty()) {
+        m_keys.push_back(key);
+      }
+    }
+    if (auto it = options.find("threads"); it != options.end()) {
+      m_threads = std::max(1, std::stoi(it->second));
+    }
+  }
+
+  core::Result<void>
+  fetch(const source::Request& request, store::IngestSink& sink, http::Client& client,
+        source::Job& job) override
+  {
+    const auto params = http::query_after_last_question_mark(request.url);
+    const auto code = params.count("code") ? params.at("code") : "";
+    if (code.empty()) {
+      return core::make_error(Errc::bad_request, "the link has no code parameter");
+    }
+    Session s(client, http::origin_of(request.url));
+
+    auto config = s.send("GET", "/film/api/m/config/getConfigs", http::Expect::any);
+    if (!config) {
+      return link_error(config.error());
+    }
+    auto key = decrypt_config(config->body, m_keys);
+    if (!key) {
+      return key.error();
+    }
+    const nlohmann::json body = {{"code", code}};
+    auto share = s.send("POST", "/film/api/m/doctor/getStudyByShareCodeWithToken",
+                        http::Expect::json, body.dump());
+    if (!share) {
+      return link_error(share.error());
+    }
+    auto study = parse_share_answer(share->body, *key);
+    if (!study) {
+      return study.error();
+    }
+    if (study->studies > 1) {
+      CF_LOG(warn, "source.zscloud",
+             "the share holds " << study->studies << " studies; only the first is fetched");
+    }
+    if (auto token = s.renew(""); !token) {
+      return token.error();
+    }
+    auto hierarchy = s.authorized("/vna/image/Home/ImageService?CommandType=GetHierachy&StudyUID=" +
+                                      http::url_encode(study->study_uid) +
+                                      "&UniqueID=" + http::url_encode(study->unique_id) +
+                                      "&LocationCode=" + http::url_encode(study->org_code) +
+                                      "&UserId=UIH&appendTags=PI-film-include&includeDeleted=false",
+                                  http::Expect::json);
+    if (!hierarchy) {
+      return link_error(hierarchy.error());
+    }
+    auto series = parse_hierarchy(hierarchy->body);
+    if (!series) {
+      return series.error();
+    }
+
+    source::ExportName base;
+    base.patient = study->patient;
+    base.exam = study->exam;
+    base.datetime = local_datetime(study->datetime_ms);
+    struct Work
+    {
+      std::size_t series;
+      std::size_t index;
+    };
+    std::vector<Work> work;
+    for (std::size_t i = 0; i < series->size(); ++i) {
+      for (std::size_t k = 0; k < (*series)[i].images.size(); ++k) {
+        work.push_back({i, k});
+      }
+    }
+    job.add_series(static_cast<long>(series->size()));
+    job.add_instances(static_cast<long>(work.size()));
+    std::atomic<std::size_t> next{0};
+    std::vector<std::thread> workers;
+    for (int t = 0; t < m_threads; ++t) {
+      workers.emplace_back([&] {
+        for (std::size_t k = next++; k < work.size() && !job.cancelled(); k = next++) {
+          fetch_file(s, sink, job, study->study_uid, base, (*series)[work[k].series],
+                     work[k].series, work[k].index);
+        }
+      });
+    }
+    for (auto& w : workers) {
+      w.join();
+    }
+    if (job.cancelled()) {
+      return core::make_error(Errc::cancelled, "interrupted; run the same command again to resume");
+    }
+    return {};
+  }
+
+private:
+  // Requests to the share's origin with its Referer, and the Bearer token,
+  // renewed once on a 401 (thread-safe).
+  struct Session
+  {
+    Session(http::Client& c, std::string o) : client(c), origin(std::move(o)) {}
+
+    http::Client& client;
+    std::string origin;
+    std::mutex mutex;
+    std::string token;
+
+    core::Result<http::Response>
+    send(const std::string& method, const std::string& path, http::Expect expect,
+         const std::string& body = {}, const std::string& bearer = {})
+    {
+      http::Request r;
+      r.method = method;
+      r.url = origin + path;
+      r.expect = expect;
+      r.body = body;
+      r.retry = true; // every call here is a read
+      r.headers.emplace_back("Referer", origin);
+      if (!body.empty()) {
+        r.headers.emplace_back("Content-Type", "application/json;charset=UTF-8");
+      }
+      if (!bearer.empty()) {
+        r.headers.emplace_back("Authorization", "Bearer " + bearer);
+      }
+      return client.send(r);
+    }
+
+    // Z3, unless another thread already replaced `stale`.
+    core::Result<std::string>
+    renew(const std::string& stale)
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      if (!token.empty() && token != stale) {
+        return token;
+      }
+      auto resp = send("GET", "/viewer/2d/Dapeng/Viewer/GetCredentialsToken", http::Expect::json);
+      if (!resp) {
+        return link_error(resp.error());
+      }
+      auto t = parse_credentials(resp->body);
+      if (!t) {
+        return t.error();
+      }
+      token = *t;
+      return token;
+    }
+
+    std::string
+    current()
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      return token;
+    }
+
+    // `path_and_query` gets a fresh randnum on every try.
+    core::Result<http::Response>
+    authorized(const std::string& path_and_query, http::Expect expect)
+    {
+      auto used = current();
+      auto resp = send("GET", path_and_query + "&randnum=" + randnum(), expect, {}, used);
+      if (!resp && has_status(resp.error(), "401")) {
+        auto fresh = renew(used);
+        if (!fresh) {
+          return fresh.error();
+        }
+        resp = send("GET", path_and_query + "&randnum=" + randnum(), expect, {}, *fresh);
+      }
+      return resp;
+    }
+  };
+
+  void
+  fetch_file(Session& s, store::IngestSink& sink, source::Job& job, const std::string& study_uid,
+             const source::ExportName& base, const Series& series, std::size_t series_pos,
+             std::size_t index)
+  {
+    const auto& uid = series.images[index];
+    const std::string what = "image " + uid;
+    if (uid.empty()) {
+      job.skipped("series " + series.uid + " entry " + std::to_string(index + 1) +
+                  ": no UID, not DICOM");
+      return;
+    }
+    if (sink.contains(uid)) {
+      job.already_stored(uid);
+      return;
+    }
+    const auto path = "/vna/image/Home/ImageService?CommandType=GetImage&ContentType=application/"
+                      "dicom&ObjectUID=" +
+                      http::url_encode(uid) + "&StudyUID=" + http::url_encode(study_uid) +
+                      "&SeriesUID=" + http::url_encode(series.uid) + "&includeDeleted=false";
+    auto resp = s.authorized(path, http::Expect::any);
+    if (resp && !looks_like_dicom(resp->body)) {
+      if (const char* kind = picture_kind(resp->body)) {
+        job.add_bytes(resp->body.size());
+        job.skipped(what + ": not DICOM (" + kind + ")");
+        return;
+      }
+      resp = s.authorized(path, http::Expect::dicom); // retried by the client, then an error
+    }
+    if (!resp) {
+      job.failed(what + ": " + link_error(resp.error()).message());
+      return;
+    }
+    job.add_bytes(resp->body.size());
+    const auto spool = sink.spool_path();
+    {
+      std::ofstream out(spool, std::ios::binary | std::ios::trunc);
+      out.write(resp->body.data(), static_cast<std::streamsize>(resp->body.size()));
+      if (!out) {
+        job.failed(what + ": cannot write " + spool.string());
+        return;
+      }
+    }
+    auto name = base;
+    name.series_key = std::to_string(series_pos);
+    name.series_number = series.number;
+    name.series_description = series.description.empty() ? "Unnamed" : series.description;
+    name.index = index;
+    name.series_size = series.images.size();
+    (void)job.deliver(spool, name);
+  }
+
+  std::vector<std::string> m_keys;
+  int m_threads = 4;
+};
+
+} // namespace
+
+bool
+accepts(const std::string& url)
+{
+  return http::host_of(url) == "zscloud.zs-hospital.sh.cn";
+}
+
+std::unique_ptr<source::Source>
+make(const source::Options& options)
+{
+  return std::make_unique<ZscloudSource>(options);
+}
+
+} // namespace zscloud
