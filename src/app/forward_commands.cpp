@@ -133,6 +133,7 @@ run_send(const config::Config& config, const SendOptions& options)
     return 1;
   }
   std::printf("queued job %ld: %zu instances to %s\n", *id, sops.size(), options.to.c_str());
+  std::fflush(stdout); // scripts read the job number while --wait runs
   if (!options.wait) {
     std::printf("the running node sends it (or run: cloudfilm send --wait, cloudfilm queue)\n");
     return 0;

@@ -301,6 +301,25 @@ JobStore::release(long id, const std::string& owner)
   }
 }
 
+core::Result<std::vector<std::pair<long, std::string>>>
+JobStore::leases(double now)
+{
+  std::lock_guard<std::mutex> lock(m_mutex);
+  try {
+    std::vector<std::pair<long, std::string>> out;
+    auto& q = m_db->stmt("SELECT id, lease_owner FROM forward_jobs WHERE state = 'pending' "
+                         "AND lease_owner != '' AND lease_until >= ?");
+    core::sqlite::Resetter r{q};
+    q.bind(1, now);
+    while (q.step()) {
+      out.emplace_back(static_cast<long>(q.int64(0)), q.text(1));
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return queue_error(e);
+  }
+}
+
 core::Result<std::vector<std::string>>
 JobStore::pending_items(long id)
 {

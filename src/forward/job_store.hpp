@@ -70,6 +70,8 @@ public:
   // holds it.
   core::Result<bool> claim(long id, const std::string& owner, double now, int seconds);
   core::Result<void> release(long id, const std::string& owner);
+  // (job, owner) of the leases still running at `now`.
+  core::Result<std::vector<std::pair<long, std::string>>> leases(double now);
 
   core::Result<std::vector<std::string>> pending_items(long id);
   core::Result<void> record(long id, const std::string& sop_uid, ItemState state, int status,

@@ -5,6 +5,8 @@
 
 #include <core/log.hpp>
 
+#include <cerrno>
+#include <csignal>
 #include <unistd.h>
 
 namespace forward {
@@ -40,12 +42,42 @@ Runner::busy()
   return !m_running.empty();
 }
 
+namespace {
+
+// Leases are named "<role>-<pid>" by the processes on this machine that run
+// jobs; a lease of a process that no longer exists (kill -9, crash) is
+// released at once instead of waiting for it to expire.
+bool
+owner_is_dead(const std::string& owner)
+{
+  const auto dash = owner.rfind('-');
+  if (dash == std::string::npos) {
+    return false;
+  }
+  try {
+    const auto pid = static_cast<pid_t>(std::stol(owner.substr(dash + 1)));
+    return pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH;
+  } catch (const std::exception&) {
+    return false;
+  }
+}
+
+} // namespace
+
 void
 Runner::poll()
 {
   reap();
   if (m_stop) {
     return;
+  }
+  if (auto leases = m_jobs.leases(now_seconds())) {
+    for (const auto& [id, owner] : *leases) {
+      if (owner != m_owner && owner_is_dead(owner)) {
+        CF_LOG(info, "forward", "job " << id << ": releasing the lease of " << owner << ", which is gone");
+        (void)m_jobs.release(id, owner);
+      }
+    }
   }
   auto due = m_jobs.due(now_seconds());
   if (!due) {

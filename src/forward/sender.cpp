@@ -9,6 +9,7 @@
 #include <core/log.hpp>
 
 #include <algorithm>
+#include <iomanip>
 #include <cmath>
 #include <random>
 
@@ -213,7 +214,8 @@ run_attempt(JobStore& jobs, store::Query& query, const Options& options, long jo
     (void)jobs.finish(job_id, JobState::failed, attempt, now_seconds(), error);
   } else {
     const double delay = backoff_seconds(options.retry, attempt);
-    CF_LOG(info, "forward", "job " << job_id << ": next attempt in " << static_cast<int>(delay) << " s");
+    CF_LOG(info, "forward", "job " << job_id << ": next attempt in " << std::fixed
+                                   << std::setprecision(1) << delay << " s");
     (void)jobs.finish(job_id, JobState::pending, attempt, now_seconds() + delay,
                       error.empty() ? permanent : error);
   }

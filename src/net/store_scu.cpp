@@ -128,6 +128,10 @@ public:
         accepted.push_back(ts);
       }
     }
+    if (accepted.empty()) {
+      return core::make_error(Errc::no_accepted_context,
+                              "the peer refused SOP class " + item.sop_class_uid);
+    }
     const auto target = dicom::choose_transfer_syntax(item.transfer_syntax_uid, accepted);
     if (target.empty()) {
       return core::make_error(dicom::Errc::cannot_transcode,

@@ -28,7 +28,6 @@ import qr
 k_j2k = "1.2.840.10008.1.2.4.90"
 k_explicit_le = "1.2.840.10008.1.2.1"
 k_skip_vrs = {"OB", "OW", "OF", "OD", "OL", "OV", "UN", "SQ"}
-k_numeric_vrs = {"US", "SS", "UL", "SL", "FL", "FD", "UV", "SV", "DS", "IS"}
 k_platform = {"hinacom": "hinacom", "cq12320": "cq12320", "jdyfy": "jdyfy"}
 k_study_folder = "Wang^XiaoDong=王^小東-CT MR follow-up-20240315093015"
 k_series_folders = {"1-CT small": 1, "2-Axial 128": 12, "3-MR small": 1, "3-MR small (1)": 1, "4": 1}
