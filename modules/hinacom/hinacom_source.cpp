@@ -36,12 +36,14 @@ fail(Errc code, const std::string& detail)
   return core::make_error(code, detail);
 }
 
-// A 404 on the share link or its login page means the link is gone.
+// A 403, 404 or 410 on the share link, its pages or the listing means the
+// link is gone or the session was refused (platforms.md 8.2).
 core::Error
 link_error(const core::Error& e)
 {
   if (e.code == http::Errc::http_status
-      && (e.detail.find("HTTP 404") != std::string::npos || e.detail.find("HTTP 410") != std::string::npos)) {
+      && (e.detail.find("HTTP 403") != std::string::npos || e.detail.find("HTTP 404") != std::string::npos
+          || e.detail.find("HTTP 410") != std::string::npos)) {
     return fail(Errc::link_expired, e.detail);
   }
   return e;
@@ -257,10 +259,14 @@ private:
   {
     auto page = s.get(viewer_url, http::Expect::html);
     if (!page) {
-      return page.error();
+      return link_error(page.error());
     }
     auto vars = parse_viewer_vars(page->body);
     if (!vars) {
+      // A login page instead of the viewer: the entry token was not accepted.
+      if (page->body.find("ImageViewer") == std::string::npos) {
+        return fail(Errc::link_expired, "the viewer answered with a login page (session expired or link invalid)");
+      }
       return vars.error();
     }
     auto base = viewer_base(page->url);
@@ -272,7 +278,7 @@ private:
                            + "&examuid=" + http::url_encode(vars->exam_uid) + "&minThickness=5",
                          http::Expect::json);
     if (!listing) {
-      return listing.error();
+      return link_error(listing.error());
     }
     auto set = parse_image_set(listing->body);
     if (!set) {
