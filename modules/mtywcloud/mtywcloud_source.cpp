@@ -3,8 +3,8 @@
 
 #include "manifest.hpp"
 
+#include <source/whole_file.hpp>
 #include <atomic>
-#include <fstream>
 #include <http/client.hpp>
 #include <thread>
 
@@ -13,46 +13,6 @@ namespace mtywcloud {
 namespace {
 
 using source::Errc;
-
-bool
-has_status(const core::Error& e, const char* status)
-{
-  return e.code == http::Errc::http_status &&
-         e.detail.find(std::string("HTTP ") + status) != std::string::npos;
-}
-
-core::Error
-link_error(const core::Error& e)
-{
-  if (has_status(e, "404") || has_status(e, "410")) {
-    return core::make_error(Errc::link_expired, e.detail);
-  }
-  if (has_status(e, "401") || has_status(e, "403")) {
-    return core::make_error(Errc::auth_rejected, e.detail);
-  }
-  return e;
-}
-
-bool
-looks_like_dicom(const std::string& body)
-{
-  return body.size() >= 132 && body.compare(128, 4, "DICM") == 0;
-}
-
-const char*
-picture_kind(const std::string& body)
-{
-  if (body.compare(0, 3, "\xFF\xD8\xFF") == 0) {
-    return "JPEG";
-  }
-  if (body.compare(0, 8, "\x89PNG\r\n\x1A\n") == 0) {
-    return "PNG";
-  }
-  if (body.compare(0, 5, "%PDF-") == 0) {
-    return "PDF";
-  }
-  return nullptr;
-}
 
 class MtywcloudSource final : public source::Source
 {
@@ -92,7 +52,7 @@ public:
     viewer.url = request.url;
     auto page = client.send(viewer);
     if (!page) {
-      return link_error(page.error());
+      return source::status_error(page.error());
     }
     const auto referer = page->url.empty() ? request.url : page->url;
 
@@ -105,7 +65,7 @@ public:
     info.retry = true; // a lookup, safe to repeat
     auto answer = client.send(info);
     if (!answer) {
-      return link_error(answer.error());
+      return source::status_error(answer.error());
     }
     auto study = parse_study_info(answer->body);
     if (!study) {
@@ -170,31 +130,6 @@ private:
             "&imagePath=" + http::url_encode(image.image_path) +
             "&httpPath=null&retrieveAE=&OrganizationID=" + http::url_encode(org);
     r.headers.emplace_back("Referer", referer);
-    r.expect = http::Expect::any;
-    auto resp = client.send(r);
-    if (resp && !looks_like_dicom(resp->body)) {
-      if (const char* kind = picture_kind(resp->body)) {
-        job.add_bytes(resp->body.size());
-        job.skipped(what + ": not DICOM (" + kind + ")");
-        return;
-      }
-      r.expect = http::Expect::dicom; // retried by the client, then an error
-      resp = client.send(r);
-    }
-    if (!resp) {
-      job.failed(what + ": " + link_error(resp.error()).message());
-      return;
-    }
-    job.add_bytes(resp->body.size());
-    const auto spool = sink.spool_path();
-    {
-      std::ofstream out(spool, std::ios::binary | std::ios::trunc);
-      out.write(resp->body.data(), static_cast<std::streamsize>(resp->body.size()));
-      if (!out) {
-        job.failed(what + ": cannot write " + spool.string());
-        return;
-      }
-    }
     source::ExportName name;
     name.series_key = std::to_string(series_pos);
     name.patient = study.patient;
@@ -204,7 +139,11 @@ private:
     name.series_description = series.description;
     name.index = index;
     name.series_size = series.images.size();
-    (void)job.deliver(spool, name);
+    const auto send = [&](http::Expect expect) {
+      r.expect = expect;
+      return client.send(r);
+    };
+    source::fetch_whole_file(send, sink, job, what, name);
   }
 
   std::string m_key = k_default_key;

@@ -3,10 +3,10 @@
 
 #include "manifest.hpp"
 
+#include <source/whole_file.hpp>
 #include <atomic>
 #include <chrono>
 #include <core/log.hpp>
-#include <fstream>
 #include <http/client.hpp>
 #include <random>
 #include <thread>
@@ -16,45 +16,6 @@ namespace shdc {
 namespace {
 
 using source::Errc;
-
-core::Error
-link_error(const core::Error& e)
-{
-  if (e.code == http::Errc::http_status && (e.detail.find("HTTP 404") != std::string::npos ||
-                                            e.detail.find("HTTP 410") != std::string::npos)) {
-    return core::make_error(Errc::link_expired, e.detail);
-  }
-  if (e.code == http::Errc::http_status && (e.detail.find("HTTP 401") != std::string::npos ||
-                                            e.detail.find("HTTP 403") != std::string::npos)) {
-    return core::make_error(Errc::auth_rejected, e.detail);
-  }
-  return e;
-}
-
-bool
-looks_like_dicom(const std::string& body)
-{
-  return body.size() >= 132 && body.compare(128, 4, "DICM") == 0;
-}
-
-// A picture or document where a DICOM file was listed: junk, not an error.
-const char*
-picture_kind(const std::string& body)
-{
-  if (body.compare(0, 3, "\xFF\xD8\xFF") == 0) {
-    return "JPEG";
-  }
-  if (body.compare(0, 8, "\x89PNG\r\n\x1A\n") == 0) {
-    return "PNG";
-  }
-  if (body.compare(0, 5, "%PDF-") == 0) {
-    return "PDF";
-  }
-  if (body.compare(0, 3, "GIF") == 0 || body.compare(0, 2, "BM") == 0) {
-    return "picture";
-  }
-  return nullptr;
-}
 
 std::string
 random_nonce()
@@ -107,7 +68,7 @@ public:
       r.retry = true; // a lookup, safe to repeat
       auto resp = client.send(r);
       if (!resp) {
-        return link_error(resp.error());
+        return source::status_error(resp.error());
       }
       auto link = parse_share_verify(resp->body);
       if (!link) {
@@ -132,7 +93,7 @@ public:
       r.expect = http::Expect::json; // served as text/html: parsed regardless
       auto resp = client.send(r);
       if (!resp) {
-        return link_error(resp.error());
+        return source::status_error(resp.error());
       }
       return resp;
     };
@@ -206,31 +167,6 @@ private:
     r.url = origin + "/rawdata/indata/" + series.source_folder + "/" + name;
     r.headers.emplace_back("Authorization", file_authorization(sid, token, ts, name, m_key));
     r.headers.emplace_back("Referer", m_referer);
-    r.expect = http::Expect::any;
-    auto resp = client.send(r);
-    if (resp && !looks_like_dicom(resp->body)) {
-      if (const char* kind = picture_kind(resp->body)) {
-        job.add_bytes(resp->body.size());
-        job.skipped(what + ": not DICOM (" + kind + ")");
-        return;
-      }
-      r.expect = http::Expect::dicom; // retried by the client, then an error
-      resp = client.send(r);
-    }
-    if (!resp) {
-      job.failed(what + ": " + link_error(resp.error()).message());
-      return;
-    }
-    job.add_bytes(resp->body.size());
-    const auto spool = sink.spool_path();
-    {
-      std::ofstream out(spool, std::ios::binary | std::ios::trunc);
-      out.write(resp->body.data(), static_cast<std::streamsize>(resp->body.size()));
-      if (!out) {
-        job.failed(what + ": cannot write " + spool.string());
-        return;
-      }
-    }
     source::ExportName export_name;
     export_name.series_key = std::to_string(series_pos);
     export_name.patient = study.patient;
@@ -240,7 +176,11 @@ private:
     export_name.series_description = series.description.empty() ? "Unnamed" : series.description;
     export_name.index = index;
     export_name.series_size = series.names.size();
-    (void)job.deliver(spool, export_name);
+    const auto send = [&](http::Expect expect) {
+      r.expect = expect;
+      return client.send(r);
+    };
+    source::fetch_whole_file(send, sink, job, what, export_name);
   }
 
   std::string m_key = k_default_key;

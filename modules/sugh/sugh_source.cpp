@@ -3,10 +3,10 @@
 
 #include "manifest.hpp"
 
+#include <source/whole_file.hpp>
 #include <http/client.hpp>
 
 #include <atomic>
-#include <fstream>
 #include <thread>
 
 namespace sugh {
@@ -153,22 +153,6 @@ private:
     }
     // The trailing slash is part of the path (platforms.md 3.10, G3).
     auto r = with_headers(files + item.series->uid + "/instances/" + sop + "/", true);
-    r.expect = http::Expect::dicom;
-    auto resp = client.send(r);
-    if (!resp) {
-      job.failed(sop + ": " + map_error(resp.error()).message());
-      return;
-    }
-    job.add_bytes(resp->body.size());
-    const auto spool = sink.spool_path();
-    {
-      std::ofstream out(spool, std::ios::binary);
-      out.write(resp->body.data(), static_cast<std::streamsize>(resp->body.size()));
-      if (!out) {
-        job.failed(sop + ": cannot write spool file");
-        return;
-      }
-    }
     source::ExportName name;
     name.series_key = item.series->uid;
     name.patient = share.patient;
@@ -178,7 +162,11 @@ private:
     name.series_description = item.series->description;
     name.index = item.index;
     name.series_size = item.series->images.size();
-    (void)job.deliver(spool, name);
+    const auto send = [&](http::Expect expect) {
+      r.expect = expect;
+      return client.send(r);
+    };
+    source::fetch_whole_file(send, sink, job, sop, name, map_error);
   }
 
   int m_threads = 4;

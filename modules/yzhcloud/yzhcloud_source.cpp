@@ -3,10 +3,10 @@
 
 #include "manifest.hpp"
 
+#include <source/whole_file.hpp>
 #include <http/client.hpp>
 
 #include <atomic>
-#include <fstream>
 #include <thread>
 
 namespace yzhcloud {
@@ -132,22 +132,6 @@ private:
       return;
     }
     auto r = with_headers(file_url(base, study_uid, *item.series, entry));
-    r.expect = http::Expect::dicom;
-    auto resp = client.send(r);
-    if (!resp) {
-      job.failed(entry.name + ": " + resp.error().message());
-      return;
-    }
-    job.add_bytes(resp->body.size());
-    const auto spool = sink.spool_path();
-    {
-      std::ofstream out(spool, std::ios::binary);
-      out.write(resp->body.data(), static_cast<std::streamsize>(resp->body.size()));
-      if (!out) {
-        job.failed(entry.name + ": cannot write spool file");
-        return;
-      }
-    }
     source::ExportName name;
     name.series_key = std::to_string(item.series_position);
     name.patient = listing.patient;
@@ -157,7 +141,11 @@ private:
     name.series_description = item.series->description;
     name.index = item.index;
     name.series_size = item.series->entries.size();
-    (void)job.deliver(spool, name);
+    const auto send = [&](http::Expect expect) {
+      r.expect = expect;
+      return client.send(r);
+    };
+    source::fetch_whole_file(send, sink, job, entry.name, name, [](const core::Error& e) { return e; });
   }
 
   std::string m_cdn_scheme = "https";

@@ -3,10 +3,10 @@
 
 #include "manifest.hpp"
 
+#include <source/whole_file.hpp>
 #include <atomic>
 #include <core/log.hpp>
 #include <core/strings.hpp>
-#include <fstream>
 #include <http/client.hpp>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -24,39 +24,6 @@ has_status(const core::Error& e, const char* status)
 {
   return e.code == http::Errc::http_status &&
          e.detail.find(std::string("HTTP ") + status) != std::string::npos;
-}
-
-core::Error
-link_error(const core::Error& e)
-{
-  if (has_status(e, "404") || has_status(e, "410")) {
-    return core::make_error(Errc::link_expired, e.detail);
-  }
-  if (has_status(e, "401") || has_status(e, "403")) {
-    return core::make_error(Errc::auth_rejected, e.detail);
-  }
-  return e;
-}
-
-bool
-looks_like_dicom(const std::string& body)
-{
-  return body.size() >= 132 && body.compare(128, 4, "DICM") == 0;
-}
-
-const char*
-picture_kind(const std::string& body)
-{
-  if (body.compare(0, 3, "\xFF\xD8\xFF") == 0) {
-    return "JPEG";
-  }
-  if (body.compare(0, 8, "\x89PNG\r\n\x1A\n") == 0) {
-    return "PNG";
-  }
-  if (body.compare(0, 5, "%PDF-") == 0) {
-    return "PDF";
-  }
-  return nullptr;
 }
 
 std::string
@@ -102,7 +69,7 @@ public:
 
     auto config = s.send("GET", "/film/api/m/config/getConfigs", http::Expect::any);
     if (!config) {
-      return link_error(config.error());
+      return source::status_error(config.error());
     }
     auto key = decrypt_config(config->body, m_keys);
     if (!key) {
@@ -112,7 +79,7 @@ public:
     auto share = s.send("POST", "/film/api/m/doctor/getStudyByShareCodeWithToken",
                         http::Expect::json, body.dump());
     if (!share) {
-      return link_error(share.error());
+      return source::status_error(share.error());
     }
     auto study = parse_share_answer(share->body, *key);
     if (!study) {
@@ -132,7 +99,7 @@ public:
                                       "&UserId=UIH&appendTags=PI-film-include&includeDeleted=false",
                                   http::Expect::json);
     if (!hierarchy) {
-      return link_error(hierarchy.error());
+      return source::status_error(hierarchy.error());
     }
     auto series = parse_hierarchy(hierarchy->body);
     if (!series) {
@@ -217,7 +184,7 @@ private:
       }
       auto resp = send("GET", "/viewer/2d/Dapeng/Viewer/GetCredentialsToken", http::Expect::json);
       if (!resp) {
-        return link_error(resp.error());
+        return source::status_error(resp.error());
       }
       auto t = parse_credentials(resp->body);
       if (!t) {
@@ -271,36 +238,14 @@ private:
                       "dicom&ObjectUID=" +
                       http::url_encode(uid) + "&StudyUID=" + http::url_encode(study_uid) +
                       "&SeriesUID=" + http::url_encode(series.uid) + "&includeDeleted=false";
-    auto resp = s.authorized(path, http::Expect::any);
-    if (resp && !looks_like_dicom(resp->body)) {
-      if (const char* kind = picture_kind(resp->body)) {
-        job.add_bytes(resp->body.size());
-        job.skipped(what + ": not DICOM (" + kind + ")");
-        return;
-      }
-      resp = s.authorized(path, http::Expect::dicom); // retried by the client, then an error
-    }
-    if (!resp) {
-      job.failed(what + ": " + link_error(resp.error()).message());
-      return;
-    }
-    job.add_bytes(resp->body.size());
-    const auto spool = sink.spool_path();
-    {
-      std::ofstream out(spool, std::ios::binary | std::ios::trunc);
-      out.write(resp->body.data(), static_cast<std::streamsize>(resp->body.size()));
-      if (!out) {
-        job.failed(what + ": cannot write " + spool.string());
-        return;
-      }
-    }
     auto name = base;
     name.series_key = std::to_string(series_pos);
     name.series_number = series.number;
     name.series_description = series.description.empty() ? "Unnamed" : series.description;
     name.index = index;
     name.series_size = series.images.size();
-    (void)job.deliver(spool, name);
+    const auto send = [&](http::Expect expect) { return s.authorized(path, expect); };
+    source::fetch_whole_file(send, sink, job, what, name);
   }
 
   std::vector<std::string> m_keys;

@@ -215,30 +215,6 @@ tiny_png()
   return std::string(reinterpret_cast<const char*>(k_png), sizeof(k_png));
 }
 
-// testutil::HttpServer writes the status line and headers, then the body,
-// without TCP_NODELAY: Nagle's algorithm holds the body until the client's
-// delayed ACK (40 ms per small response), which would swamp --latency-ms.
-// Linux hands TCP_NODELAY from a listening socket down to accepted ones, so
-// set it on the listener bound to `port`.
-// TODO: drop once HttpServer sets TCP_NODELAY on accepted sockets.
-void
-disable_nagle(unsigned short port)
-{
-  for (int fd = 0; fd < 4096; ++fd) {
-    sockaddr_in address{};
-    socklen_t length = sizeof(address);
-    int listening = 0;
-    socklen_t option_length = sizeof(listening);
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0 && address.sin_family == AF_INET
-        && ntohs(address.sin_port) == port
-        && ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &option_length) == 0 && listening != 0) {
-      const int on = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-      return;
-    }
-  }
-}
-
 } // namespace
 
 Replica::Replica(Study study, ReplicaOptions options)
@@ -273,8 +249,6 @@ Replica::Replica(Study study, ReplicaOptions options)
 
   m_report = std::make_unique<testutil::HttpServer>();
   m_viewer = std::make_unique<testutil::HttpServer>();
-  disable_nagle(m_report->port());
-  disable_nagle(m_viewer->port());
   switch (m_options.door) {
   case Door::hinacom:
     install_hinacom_door();

@@ -246,25 +246,6 @@ epoch_ms(const std::string& date_time)
   return static_cast<long long>(std::mktime(&tm)) * 1000;
 }
 
-void
-disable_nagle_on(unsigned short port)
-{
-  for (int fd = 0; fd < 4096; ++fd) {
-    sockaddr_in address{};
-    socklen_t length = sizeof(address);
-    int listening = 0;
-    socklen_t option_length = sizeof(listening);
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0 &&
-        address.sin_family == AF_INET && ntohs(address.sin_port) == port &&
-        ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &option_length) == 0 &&
-        listening != 0) {
-      const int on = 1;
-      ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(on));
-      return;
-    }
-  }
-}
-
 HttpResponse
 json_as(const nlohmann::json& j, const char* content_type)
 {
@@ -337,7 +318,6 @@ WholeReplica::WholeReplica(Study study, WholeOptions options)
   m_values["session"] = hash_hex("session|" + uid).substr(0, 24);
 
   m_server = std::make_unique<testutil::HttpServer>();
-  disable_nagle_on(m_server->port());
   switch (m_options.platform) {
   case WholePlatform::shdc:
     install_shdc();

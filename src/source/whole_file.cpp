@@ -1,0 +1,82 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "whole_file.hpp"
+
+#include "source.hpp"
+
+#include <fstream>
+
+namespace source {
+
+core::Error
+status_error(const core::Error& e)
+{
+  const auto has = [&](const char* status) {
+    return e.code == http::Errc::http_status
+           && e.detail.find(std::string("HTTP ") + status) != std::string::npos;
+  };
+  if (has("404") || has("410")) {
+    return core::make_error(Errc::link_expired, e.detail);
+  }
+  if (has("401") || has("403")) {
+    return core::make_error(Errc::auth_rejected, e.detail);
+  }
+  return e;
+}
+
+bool
+looks_like_dicom(std::string_view body)
+{
+  return body.size() >= 132 && body.compare(128, 4, "DICM") == 0;
+}
+
+const char*
+picture_kind(std::string_view body)
+{
+  if (body.compare(0, 3, "\xFF\xD8\xFF") == 0) {
+    return "JPEG";
+  }
+  if (body.compare(0, 8, "\x89PNG\r\n\x1A\n") == 0) {
+    return "PNG";
+  }
+  if (body.compare(0, 5, "%PDF-") == 0) {
+    return "PDF";
+  }
+  if (body.compare(0, 3, "GIF") == 0 || body.compare(0, 2, "BM") == 0) {
+    return "picture";
+  }
+  return nullptr;
+}
+
+void
+fetch_whole_file(const std::function<core::Result<http::Response>(http::Expect)>& send,
+                 store::IngestSink& sink, Job& job, const std::string& what,
+                 const ExportName& name,
+                 const std::function<core::Error(const core::Error&)>& map_error)
+{
+  auto resp = send(http::Expect::any);
+  if (resp && !looks_like_dicom(resp->body)) {
+    if (const char* kind = picture_kind(resp->body)) {
+      job.add_bytes(resp->body.size());
+      job.skipped(what + ": not DICOM (" + kind + ")");
+      return;
+    }
+    resp = send(http::Expect::dicom); // retried by the client, then an error
+  }
+  if (!resp) {
+    job.failed(what + ": " + map_error(resp.error()).message());
+    return;
+  }
+  job.add_bytes(resp->body.size());
+  const auto spool = sink.spool_path();
+  {
+    std::ofstream out(spool, std::ios::binary | std::ios::trunc);
+    out.write(resp->body.data(), static_cast<std::streamsize>(resp->body.size()));
+    if (!out) {
+      job.failed(what + ": cannot write " + spool.string());
+      return;
+    }
+  }
+  (void)job.deliver(spool, name);
+}
+
+} // namespace source
