@@ -207,18 +207,9 @@ private:
       description = json_value(j, "00081030");
     }
     job.add_instances(static_cast<long>(items.size()));
-    std::atomic<std::size_t> next{0};
-    std::vector<std::thread> workers;
-    for (int t = 0; t < m_threads; ++t) {
-      workers.emplace_back([&] {
-        for (std::size_t k = next++; k < items.size() && !job.cancelled(); k = next++) {
-          fetch_instance(client, sink, job, study, items[k], patient, description, date);
-        }
-      });
-    }
-    for (auto& w : workers) {
-      w.join();
-    }
+    source::for_each_parallel(items.size(), m_threads, job, [&](std::size_t k) {
+      fetch_instance(client, sink, job, study, items[k], patient, description, date);
+    });
     if (job.cancelled()) {
       return core::make_error(Errc::cancelled, "interrupted; run the same command again to resume");
     }

@@ -315,18 +315,9 @@ private:
       }
     }
     job.add_instances(static_cast<long>(work.size()));
-    std::atomic<std::size_t> next{0};
-    std::vector<std::thread> workers;
-    for (int t = 0; t < m_threads; ++t) {
-      workers.emplace_back([&] {
-        for (std::size_t k = next++; k < work.size() && !job.cancelled(); k = next++) {
-          fetch_instance(s, sink, job, *base, *vars, *set, *work[k].series, work[k].index, raw);
-        }
-      });
-    }
-    for (auto& w : workers) {
-      w.join();
-    }
+    source::for_each_parallel(work.size(), m_threads, job, [&](std::size_t k) {
+      fetch_instance(s, sink, job, *base, *vars, *set, *work[k].series, work[k].index, raw);
+    });
     {
       std::lock_guard<std::mutex> lock(m);
       done = true;

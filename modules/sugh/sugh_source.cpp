@@ -111,18 +111,9 @@ public:
 
     // G3 per instance; the study UID is std.studyUID, not G1's.
     const auto files = origin + "/api/cloudfilm-mgt/api/v1/dicom/studies/" + study->uid + "/series/";
-    std::atomic<std::size_t> next{0};
-    std::vector<std::thread> workers;
-    for (int t = 0; t < m_threads; ++t) {
-      workers.emplace_back([&] {
-        for (std::size_t k = next++; k < items.size() && !job.cancelled(); k = next++) {
-          fetch_one(client, sink, job, *share, *study, files, items[k]);
-        }
-      });
-    }
-    for (auto& w : workers) {
-      w.join();
-    }
+    source::for_each_parallel(items.size(), m_threads, job, [&](std::size_t k) {
+      fetch_one(client, sink, job, *share, *study, files, items[k]);
+    });
     if (job.cancelled()) {
       return core::make_error(Errc::cancelled, "interrupted; run the same command again to resume");
     }

@@ -92,18 +92,9 @@ public:
     job.add_series(static_cast<long>(listing->series.size()));
     job.add_instances(instances);
 
-    std::atomic<std::size_t> next{0};
-    std::vector<std::thread> workers;
-    for (int t = 0; t < m_threads; ++t) {
-      workers.emplace_back([&] {
-        for (std::size_t k = next++; k < items.size() && !job.cancelled(); k = next++) {
-          fetch_one(client, sink, job, *listing, base, uid->second, items[k]);
-        }
-      });
-    }
-    for (auto& w : workers) {
-      w.join();
-    }
+    source::for_each_parallel(items.size(), m_threads, job, [&](std::size_t k) {
+      fetch_one(client, sink, job, *listing, base, uid->second, items[k]);
+    });
     if (job.cancelled()) {
       return core::make_error(Errc::cancelled, "interrupted; run the same command again to resume");
     }

@@ -123,19 +123,10 @@ public:
     }
     job.add_series(static_cast<long>(series->size()));
     job.add_instances(static_cast<long>(work.size()));
-    std::atomic<std::size_t> next{0};
-    std::vector<std::thread> workers;
-    for (int t = 0; t < m_threads; ++t) {
-      workers.emplace_back([&] {
-        for (std::size_t k = next++; k < work.size() && !job.cancelled(); k = next++) {
-          fetch_file(s, sink, job, study->study_uid, base, (*series)[work[k].series],
-                     work[k].series, work[k].index);
-        }
-      });
-    }
-    for (auto& w : workers) {
-      w.join();
-    }
+    source::for_each_parallel(work.size(), m_threads, job, [&](std::size_t k) {
+      fetch_file(s, sink, job, study->study_uid, base, (*series)[work[k].series],
+                 work[k].series, work[k].index);
+    });
     if (job.cancelled()) {
       return core::make_error(Errc::cancelled, "interrupted; run the same command again to resume");
     }

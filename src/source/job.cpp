@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <thread>
 
 namespace source {
 
@@ -166,6 +167,24 @@ Job::problems() const
 {
   std::lock_guard<std::mutex> lock(m_mutex);
   return m_problems;
+}
+
+void
+for_each_parallel(std::size_t count, int threads, const Job& job,
+                  const std::function<void(std::size_t)>& f)
+{
+  std::atomic<std::size_t> next{0};
+  std::vector<std::thread> workers;
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&] {
+      for (std::size_t k = next++; k < count && !job.cancelled(); k = next++) {
+        f(k);
+      }
+    });
+  }
+  for (auto& w : workers) {
+    w.join();
+  }
 }
 
 std::string

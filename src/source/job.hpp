@@ -85,6 +85,12 @@ private:
   std::atomic<bool> m_cancelled{false};
 };
 
+// Call `f(0..count-1)` from `threads` worker threads, each taking the next
+// index, until all are done or `job` is cancelled. Returns when all workers
+// have finished. `f` must not throw.
+void for_each_parallel(std::size_t count, int threads, const Job& job,
+                       const std::function<void(std::size_t)>& f);
+
 // A file or folder name safe on every file system: platforms.md 2.3's nine
 // look-alike replacements (':' -> '：' ...), control characters dropped,
 // trailing dots and spaces trimmed, Windows device names (CON, NUL, COM1...)
