@@ -99,9 +99,15 @@ print_progress(const forward::JobSummary& j)
 int
 run_send(const config::Config& config, const SendOptions& options)
 {
-  if (config.modalities.count(options.to) == 0) {
+  const auto to = config.modalities.find(options.to);
+  if (to == config.modalities.end()) {
     std::fprintf(stderr, "cloudfilm: send: no modality '%s' (configured: %s)\n", options.to.c_str(),
                  configured_names(config).c_str());
+    return 2;
+  }
+  if (!to->second.reachable()) {
+    std::fprintf(stderr, "cloudfilm: send: modality '%s' has no host and port; add them to send to it\n",
+                 options.to.c_str());
     return 2;
   }
   auto st = open_store(config);
@@ -239,8 +245,13 @@ run_echo(const config::Config& config, const std::string& modality)
                  configured_names(config).c_str());
     return 2;
   }
-  net::setup_network();
   const auto& m = it->second;
+  if (!m.reachable()) {
+    std::fprintf(stderr, "cloudfilm: echo: modality '%s' has no host and port; add them to reach it\n",
+                 modality.c_str());
+    return 2;
+  }
+  net::setup_network();
   const net::StoreTarget target{config.node.ae_title, m.ae_title, m.host, m.port,
                                 config.node.acse_timeout, config.node.dimse_timeout, config.node.max_pdu};
   auto rtt = net::echo(target);

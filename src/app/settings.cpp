@@ -6,10 +6,64 @@
 
 #include <core/log.hpp>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+
 #include <cstdio>
 #include <cstdlib>
 
 namespace app {
+
+namespace {
+
+net::Service
+service_of(const std::string& name)
+{
+  if (name == "store") {
+    return net::Service::store;
+  }
+  if (name == "find") {
+    return net::Service::find;
+  }
+  if (name == "get") {
+    return net::Service::get;
+  }
+  if (name == "move") {
+    return net::Service::move;
+  }
+  return net::Service::echo; // config::parse accepts nothing else
+}
+
+// The IPv4 addresses a modality's host names: itself when it is one, else
+// what the resolver says now (looked up once, at start).
+std::vector<std::string>
+ipv4_addresses(const std::string& host)
+{
+  in_addr literal{};
+  if (::inet_pton(AF_INET, host.c_str(), &literal) == 1) {
+    return {host};
+  }
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  std::vector<std::string> out;
+  if (::getaddrinfo(host.c_str(), nullptr, &hints, &found) != 0) {
+    return out;
+  }
+  for (auto* a = found; a != nullptr; a = a->ai_next) {
+    char text[INET_ADDRSTRLEN] = "";
+    const auto* sin = reinterpret_cast<const sockaddr_in*>(a->ai_addr);
+    if (::inet_ntop(AF_INET, &sin->sin_addr, text, sizeof(text)) != nullptr) {
+      out.emplace_back(text);
+    }
+  }
+  ::freeaddrinfo(found);
+  return out;
+}
+
+} // namespace
 
 config::Config
 load_settings(const CommonOptions& common)
@@ -38,9 +92,9 @@ load_settings(const CommonOptions& common)
   core::log::set_level(level);
   core::log::Level dcmtk_level = core::log::Level::warn;
   core::log::parse_level(cfg.log.dcmtk_level, dcmtk_level);
-  if (common.verbose) {
-    dcmtk_level = core::log::Level::debug;
-  } else if (common.quiet_dcmtk) {
+  // -v raises our own messages only: DCMTK's debug output dumps whole
+  // datasets, patient names included. Ask for it by name (log.dcmtk_level).
+  if (common.quiet_dcmtk) {
     dcmtk_level = core::log::Level::off;
   }
   if (auto r = dicom::setup_dcmtk(dcmtk_level); !r) {
@@ -82,6 +136,7 @@ server_options(const config::Config& config)
   o.max_associations = n.max_associations;
   o.max_pdu = n.max_pdu;
   o.acse_timeout = n.acse_timeout;
+  o.first_pdu_timeout = n.first_pdu_timeout;
   o.dimse_timeout = n.dimse_timeout;
   o.idle_timeout = n.idle_timeout;
   o.shutdown_grace = n.shutdown_grace;
@@ -90,8 +145,25 @@ server_options(const config::Config& config)
     o.allowed_peers.push_back({p.ae_title, p.host});
   }
   o.response_charsets = n.response_charsets;
+  o.access.trust_loopback = n.trust_loopback;
+  o.access.store_from_anyone = n.accept_store_from_anyone;
   for (const auto& [name, m] : config.modalities) {
-    o.destinations.push_back({m.ae_title, m.host, m.port});
+    if (m.reachable()) {
+      o.destinations.push_back({m.ae_title, m.host, m.port});
+    }
+    net::ListedPeer peer{name, m.ae_title, {}, static_cast<unsigned>(net::Service::echo)};
+    for (const auto& service : m.allow) {
+      peer.services |= static_cast<unsigned>(service_of(service));
+    }
+    if (!m.host.empty()) {
+      peer.hosts = ipv4_addresses(m.host);
+      if (peer.hosts.empty()) {
+        CF_LOG(warn, "net", "modalities." << name << ".host '" << m.host
+                                          << "' does not resolve to an IPv4 address; "
+                                          << m.ae_title << " gets echo only until it does");
+      }
+    }
+    o.access.peers.push_back(std::move(peer));
   }
   o.fallback_charset = config.storage.fallback_charset;
   return o;

@@ -121,11 +121,14 @@ parse_node(const YAML::Node& n, Node& out)
                   "max_associations",
                   "max_pdu",
                   "acse_timeout",
+                  "first_pdu_timeout",
                   "dimse_timeout",
                   "idle_timeout",
                   "shutdown_grace",
                   "check_called_ae",
                   "allowed_peers",
+                  "trust_loopback",
+                  "accept_store_from_anyone",
                   "response_charsets"});
   if (n["ae_title"]) {
     out.ae_title = get_string(n["ae_title"], "node.ae_title");
@@ -145,6 +148,16 @@ parse_node(const YAML::Node& n, Node& out)
   }
   if (n["acse_timeout"]) {
     out.acse_timeout = get_int(n["acse_timeout"], "node.acse_timeout", 1, 3600);
+  }
+  if (n["first_pdu_timeout"]) {
+    out.first_pdu_timeout = get_int(n["first_pdu_timeout"], "node.first_pdu_timeout", 1, 300);
+  }
+  if (n["trust_loopback"]) {
+    out.trust_loopback = get_bool(n["trust_loopback"], "node.trust_loopback");
+  }
+  if (n["accept_store_from_anyone"]) {
+    out.accept_store_from_anyone =
+      get_bool(n["accept_store_from_anyone"], "node.accept_store_from_anyone");
   }
   if (n["dimse_timeout"]) {
     out.dimse_timeout = get_int(n["dimse_timeout"], "node.dimse_timeout", 1, 86400);
@@ -229,40 +242,6 @@ parse_storage(const YAML::Node& n, Storage& out)
   }
 }
 
-void
-parse_modalities(const YAML::Node& n, std::map<std::string, Modality>& out)
-{
-  if (n.IsNull()) {
-    return;
-  }
-  if (!n.IsMap()) {
-    fail("modalities", "expected a mapping of name to {ae, host, port}");
-  }
-  for (const auto& kv : n) {
-    const auto name = kv.first.as<std::string>();
-    const auto key = "modalities." + name;
-    reject_unknown(kv.second, key, {"ae", "host", "port"});
-    Modality m;
-    if (!kv.second["ae"]) {
-      fail(key + ".ae", "missing");
-    }
-    m.ae_title = get_string(kv.second["ae"], key + ".ae");
-    check_ae_title(m.ae_title, key + ".ae");
-    if (!kv.second["host"]) {
-      fail(key + ".host", "missing");
-    }
-    m.host = get_string(kv.second["host"], key + ".host");
-    if (m.host.empty()) {
-      fail(key + ".host", "must not be empty");
-    }
-    if (!kv.second["port"]) {
-      fail(key + ".port", "missing");
-    }
-    m.port = get_int(kv.second["port"], key + ".port", 1, 65535);
-    out.emplace(name, m);
-  }
-}
-
 std::vector<std::string>
 get_list(const YAML::Node& node, const std::string& key)
 {
@@ -277,6 +256,50 @@ get_list(const YAML::Node& node, const std::string& key)
     fail(key, "expected a value or a list");
   }
   return out;
+}
+
+void
+parse_modalities(const YAML::Node& n, std::map<std::string, Modality>& out)
+{
+  if (n.IsNull()) {
+    return;
+  }
+  if (!n.IsMap()) {
+    fail("modalities", "expected a mapping of name to {ae, host, port, allow}");
+  }
+  for (const auto& kv : n) {
+    const auto name = kv.first.as<std::string>();
+    const auto key = "modalities." + name;
+    reject_unknown(kv.second, key, {"ae", "host", "port", "allow"});
+    Modality m;
+    if (!kv.second["ae"]) {
+      fail(key + ".ae", "missing");
+    }
+    m.ae_title = get_string(kv.second["ae"], key + ".ae");
+    check_ae_title(m.ae_title, key + ".ae");
+    if (kv.second["host"]) {
+      m.host = get_string(kv.second["host"], key + ".host");
+      if (m.host.empty()) {
+        fail(key + ".host", "must not be empty (leave the key out to allow any address)");
+      }
+    }
+    if (kv.second["port"]) {
+      m.port = get_int(kv.second["port"], key + ".port", 1, 65535);
+      if (m.host.empty()) {
+        fail(key + ".host", "missing: a port needs the host it is on");
+      }
+    }
+    if (kv.second["allow"]) {
+      static const std::set<std::string> k_services{"echo", "store", "find", "get", "move"};
+      m.allow = get_list(kv.second["allow"], key + ".allow");
+      for (const auto& service : m.allow) {
+        if (k_services.count(service) == 0) {
+          fail(key + ".allow", "'" + service + "' is not one of echo, store, find, get, move");
+        }
+      }
+    }
+    out.emplace(name, m);
+  }
 }
 
 void
@@ -458,8 +481,13 @@ validate(const Config& config)
   }
   for (std::size_t i = 0; i < config.forward.rules.size(); ++i) {
     const auto& to = config.forward.rules[i].to;
-    if (config.modalities.count(to) == 0) {
+    const auto it = config.modalities.find(to);
+    if (it == config.modalities.end()) {
       fail("forward.rules[" + std::to_string(i) + "].to", "'" + to + "' is not a configured modality");
+    }
+    if (!it->second.reachable()) {
+      fail("forward.rules[" + std::to_string(i) + "].to",
+           "modality '" + to + "' has no host and port to send to");
     }
   }
   std::set<std::string> aes;

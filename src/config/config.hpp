@@ -25,12 +25,20 @@ struct Peer
   std::string host;
 };
 
-// A remote DICOM node we may send to (C-MOVE destination, forwarding target).
+// A remote DICOM node: a peer that may use our services (`allow`), and,
+// when it has a host and port, a C-MOVE destination and forwarding target.
 struct Modality
 {
   std::string ae_title;
-  std::string host;
-  int port = 104;
+  std::string host; // IPv4 address or name; empty: the AE title from any address
+  int port = 0;     // 0: not reachable (a viewer that only queries and C-GETs)
+  // Services it may use: echo, store, find, get, move (default: all).
+  std::vector<std::string> allow{"echo", "store", "find", "get", "move"};
+
+  bool reachable() const
+  {
+    return !host.empty() && port != 0;
+  }
 };
 
 struct Node
@@ -41,11 +49,18 @@ struct Node
   int max_associations = 16;
   int max_pdu = 65536;    // announced maximum PDU length, PS3.8 D.1
   int acse_timeout = 30;  // seconds, reading the A-ASSOCIATE-RQ and release
+  int first_pdu_timeout = 5; // seconds a new connection has to send its whole request
   int dimse_timeout = 60; // seconds, inside one DIMSE message
   int idle_timeout = 300; // seconds without a command before we abort
   int shutdown_grace = 30; // seconds running associations get on SIGTERM
   bool check_called_ae = false;
-  std::vector<Peer> allowed_peers; // empty: anyone may associate
+  // Non-empty: only these peers may associate at all (A-ASSOCIATE-RJ for others).
+  std::vector<Peer> allowed_peers;
+  // Who may use which service: loopback peers everything (when trusted),
+  // peers listed under `modalities` what their `allow` says, anyone else
+  // C-ECHO only, plus C-STORE when accept_store_from_anyone.
+  bool trust_loopback = true;
+  bool accept_store_from_anyone = false;
   // C-FIND responses go out in UTF-8 (ISO_IR 192) unless the calling AE
   // title is listed here with another SpecificCharacterSet (e.g. GB18030).
   std::map<std::string, std::string> response_charsets;

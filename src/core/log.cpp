@@ -38,6 +38,25 @@ level_name(Level level)
 
 } // namespace
 
+std::string
+escape_control(std::string_view text)
+{
+  std::string out;
+  out.reserve(text.size());
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) {
+      static const char k_hex[] = "0123456789abcdef";
+      out += "\\x";
+      out += k_hex[u >> 4];
+      out += k_hex[u & 0xF];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 void
 set_level(Level level)
 {
@@ -97,6 +116,9 @@ write(Level level, std::string_view category, std::string_view message)
     const auto n = std::strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
     std::snprintf(stamp + n, sizeof(stamp) - n, ".%03d ", static_cast<int>(ms));
   }
+  // Peers choose AE titles, UIDs and file names: a newline or an escape
+  // sequence in them must not forge log lines or drive the terminal.
+  const auto safe = escape_control(message);
   std::lock_guard<std::mutex> lock(g_mutex);
   std::fprintf(stderr,
                "%s%s [%.*s] %.*s\n",
@@ -104,8 +126,8 @@ write(Level level, std::string_view category, std::string_view message)
                level_name(level),
                static_cast<int>(category.size()),
                category.data(),
-               static_cast<int>(message.size()),
-               message.data());
+               static_cast<int>(safe.size()),
+               safe.data());
 }
 
 } // namespace core::log

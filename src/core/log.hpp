@@ -20,7 +20,11 @@ bool parse_level(std::string_view text, Level& out);
 void set_timestamps(bool on);
 
 bool enabled(Level level);
+// Control characters (below 0x20, and 0x7F) are written as \xNN.
 void write(Level level, std::string_view category, std::string_view message);
+
+// `text` with control characters replaced by \xNN.
+std::string escape_control(std::string_view text);
 
 } // namespace core::log
 

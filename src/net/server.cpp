@@ -4,6 +4,7 @@
 #include "internal/association.hpp"
 #include "internal/listener.hpp"
 #include "internal/negotiation.hpp"
+#include "internal/worker_thread.hpp"
 
 #include <core/log.hpp>
 #include <core/strings.hpp>
@@ -12,7 +13,10 @@
 
 #include <dcmtk/dcmnet/assoc.h>
 
+#include <sys/socket.h>
+
 #include <condition_variable>
+#include <set>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -59,27 +63,39 @@ public:
 
   core::Result<void> start()
   {
-    if (auto r = m_listener.open(m_options.bind, m_options.port, m_options.acse_timeout); !r) {
+    if (auto r = m_listener.open(m_options.bind, m_options.port, m_options.acse_timeout,
+                                 m_options.first_pdu_timeout);
+        !r) {
       return r;
     }
     for (int i = 0; i < m_options.max_associations; ++i) {
-      m_workers.emplace_back([this] { work(); });
+      m_workers.push_back(std::make_unique<internal::WorkerThread>([this] { work(); }));
     }
     m_listen_thread = std::thread([this] { listen(); });
+    m_reaper = std::thread([this] { reap(); });
     CF_LOG(info, "net", "listening on " << m_options.bind << ":" << m_options.port << " as "
                                         << m_options.ae_title << " (max "
                                         << m_options.max_associations << " associations)");
+    CF_LOG(info, "net", "access: " << describe(m_options.access)
+                                   << (m_options.allowed_peers.empty()
+                                         ? ""
+                                         : "; only allowed_peers may associate"));
     return {};
   }
 
   void stop()
   {
-    if (m_stopping.exchange(true)) {
-      return;
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      if (m_stopping) {
+        return;
+      }
+      // The deadline first: whoever sees m_stopping reads a valid abort_at.
+      const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(m_options.shutdown_grace);
+      m_abort_at = deadline.time_since_epoch().count();
+      m_stopping = true;
     }
-    const auto deadline =
-      std::chrono::steady_clock::now() + std::chrono::seconds(m_options.shutdown_grace);
-    m_abort_at = deadline.time_since_epoch().count();
     m_cv.notify_all();
   }
 
@@ -89,11 +105,17 @@ public:
       m_listen_thread.join();
     }
     for (auto& w : m_workers) {
-      if (w.joinable()) {
-        w.join();
-      }
+      w->join();
     }
     m_workers.clear();
+    {
+      std::lock_guard<std::mutex> lock(m_mutex);
+      m_workers_finished = true;
+      m_cv.notify_all();
+    }
+    if (m_reaper.joinable()) {
+      m_reaper.join();
+    }
   }
 
 private:
@@ -115,6 +137,18 @@ private:
   // Decide on one association request (PS3.8 7.1.1): refuse or negotiate,
   // acknowledge and queue it for a worker.
   void admit(T_ASC_Association* assoc, int socket)
+  {
+    // Anything that escapes here would end the listener thread.
+    try {
+      admit_or_reject(assoc, socket);
+    } catch (const std::exception& e) {
+      CF_LOG(error, "net", "admission failed: " << e.what());
+      ASC_dropAssociation(assoc);
+      ASC_destroyAssociation(&assoc);
+    }
+  }
+
+  void admit_or_reject(T_ASC_Association* assoc, int socket)
   {
     const auto& dul = assoc->params->DULparams;
     const std::string calling(core::trim(dul.callingAPTitle));
@@ -152,6 +186,7 @@ private:
              ASC_REASON_SU_CALLINGAETITLENOTRECOGNIZED);
       return;
     }
+    auto grant = net::grant(m_options.access, calling, host);
     const int accepted = internal::negotiate(assoc);
     const auto cond = ASC_acknowledgeAssociation(assoc);
     if (cond.bad()) {
@@ -162,10 +197,11 @@ private:
     }
     CF_LOG(info, "net", who << ": association accepted (called " << called << ", " << accepted
                             << " of " << ASC_countPresentationContexts(assoc->params)
-                            << " contexts)");
+                            << " contexts; " << grant.basis << ": "
+                            << service_list(grant.services) << ")");
     std::lock_guard<std::mutex> lock(m_mutex);
     ++m_busy;
-    m_queue.push_back({assoc, socket});
+    m_queue.push_back({assoc, socket, std::move(grant)});
     m_cv.notify_one();
   }
 
@@ -192,13 +228,46 @@ private:
         if (m_queue.empty()) {
           return;
         }
-        job = m_queue.front();
+        job = std::move(m_queue.front());
         m_queue.pop_front();
+        m_running.insert(job.socket);
       }
-      internal::serve_association(job.assoc, job.socket, m_context);
+      internal::serve_association(job.assoc, job.socket, job.grant, m_context);
+      {
+        // Off the list before the socket is closed, so reap() never shuts
+        // down a descriptor number that was reused.
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_running.erase(job.socket);
+      }
       finish(job.assoc);
       std::lock_guard<std::mutex> lock(m_mutex);
       --m_busy;
+    }
+  }
+
+  // Enforces shutdown_grace inside long operations (a C-MOVE of thousands
+  // of instances, a C-STORE being received): when the grace period is over,
+  // the sockets of the associations still running are shut down, so every
+  // DCMTK read or write on them fails at once and the workers return.
+  void reap()
+  {
+    std::unique_lock<std::mutex> lock(m_mutex);
+    m_cv.wait(lock, [this] { return m_stopping.load() || m_workers_finished; });
+    while (!m_workers_finished) {
+      const auto abort_at = std::chrono::steady_clock::time_point(
+        std::chrono::steady_clock::duration(m_abort_at.load()));
+      if (std::chrono::steady_clock::now() >= abort_at) {
+        for (const int fd : m_running) {
+          ::shutdown(fd, SHUT_RDWR);
+        }
+        if (!m_running.empty()) {
+          CF_LOG(warn, "net", "shutdown grace over: " << m_running.size()
+                                                      << " association(s) cut off");
+        }
+        m_cv.wait_for(lock, std::chrono::milliseconds(200));
+      } else {
+        m_cv.wait_until(lock, abort_at);
+      }
     }
   }
 
@@ -208,14 +277,18 @@ private:
   internal::ServiceContext m_context;
   internal::Listener m_listener;
   std::thread m_listen_thread;
-  std::vector<std::thread> m_workers;
+  std::thread m_reaper;
+  std::vector<std::unique_ptr<internal::WorkerThread>> m_workers;
   std::mutex m_mutex;
   std::condition_variable m_cv;
   struct Queued
   {
     T_ASC_Association* assoc = nullptr;
     int socket = -1;
+    Grant grant;
   };
+  std::set<int> m_running; // sockets of associations being served
+  bool m_workers_finished = false;
   std::deque<Queued> m_queue;
   int m_busy = 0; // queued + running associations
   bool m_listener_finished = false; // no more associations will be queued

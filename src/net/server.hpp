@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <net/access.hpp>
+
 #include <core/result.hpp>
 
 #include <map>
@@ -38,11 +40,15 @@ struct ServerOptions
   int max_associations = 16;
   int max_pdu = 65536;
   int acse_timeout = 30;
+  // Seconds a new connection has to deliver its whole A-ASSOCIATE-RQ; a
+  // silent or trickling one is closed without holding up anyone else.
+  int first_pdu_timeout = 5;
   int dimse_timeout = 60;
   int idle_timeout = 300;
   int shutdown_grace = 30;
   bool check_called_ae = false;
-  std::vector<AllowedPeer> allowed_peers;
+  std::vector<AllowedPeer> allowed_peers; // non-empty: nobody else may associate
+  AccessPolicy access;                    // who may use which service
   std::map<std::string, std::string> response_charsets; // calling AE -> charset
   std::vector<Destination> destinations;
   std::string fallback_charset = "GB18030"; // for undeclared non-UTF-8 queries

@@ -75,7 +75,8 @@ log:
     CHECK(error_of("node: {bind: 300.1.1.1}").rfind("node.bind:", 0) == 0);
     CHECK(error_of("node: {colour: red}") == "node.colour: unknown key");
     CHECK(error_of("storage: {duplicates: maybe}").rfind("storage.duplicates:", 0) == 0);
-    CHECK(error_of("modalities: {pacs: {ae: PACS, host: h}}") == "modalities.pacs.port: missing");
+    // A host without a port is a peer that may use our services, not a destination.
+    CHECK(error_of("modalities: {pacs: {ae: PACS, host: h}}") == "");
     CHECK(error_of("node: [1, 2").rfind("(yaml)", 0) == 0);
     CHECK(error_of("node: {max_pdu: 5001}") == "node.max_pdu: must be even");
     CHECK(error_of("log: {level: loud}").rfind("log.level:", 0) == 0);
@@ -108,5 +109,51 @@ TEST_SUITE("config")
     CHECK(c.forward.rules[0].modalities == std::vector<std::string>{"CT", "MR"});
     CHECK(c.forward.rules[0].sources == std::vector<std::string>{"dimse"});
     CHECK(c.forward.max_attempts == 3);
+  }
+}
+
+TEST_SUITE("config::access")
+{
+  TEST_CASE("access defaults: loopback trusted, others echo only")
+  {
+    const auto c = config::parse("");
+    CHECK(c.node.trust_loopback);
+    CHECK_FALSE(c.node.accept_store_from_anyone);
+    CHECK(c.node.first_pdu_timeout == 5);
+  }
+
+  TEST_CASE("a modality may list the services it may use, without a port")
+  {
+    const auto c = config::parse(R"(
+node: {trust_loopback: false, accept_store_from_anyone: true, first_pdu_timeout: 3}
+modalities:
+  horos: {ae: HOROS, host: 192.168.1.20, allow: [find, get]}
+  ct: {ae: CT01, allow: store}
+  pacs: {ae: PACS, host: 10.0.0.2, port: 104}
+)");
+    CHECK_FALSE(c.node.trust_loopback);
+    CHECK(c.node.accept_store_from_anyone);
+    CHECK(c.node.first_pdu_timeout == 3);
+    const auto& horos = c.modalities.at("horos");
+    CHECK(horos.allow == std::vector<std::string>{"find", "get"});
+    CHECK_FALSE(horos.reachable());
+    CHECK(c.modalities.at("ct").allow == std::vector<std::string>{"store"});
+    CHECK(c.modalities.at("ct").host.empty());
+    CHECK(c.modalities.at("pacs").reachable());
+    CHECK(c.modalities.at("pacs").allow.size() == 5);
+  }
+
+  TEST_CASE("access errors name the key")
+  {
+    CHECK(error_of("modalities: {v: {ae: V, allow: [fetch]}}").find("modalities.v.allow") == 0);
+    CHECK(error_of("modalities: {v: {ae: V, port: 104}}").find("modalities.v.host") == 0);
+    CHECK(error_of("node: {trust_loopback: maybe}").find("node.trust_loopback") == 0);
+    CHECK(error_of("node: {first_pdu_timeout: 0}").find("node.first_pdu_timeout") == 0);
+  }
+
+  TEST_CASE("a forwarding rule needs a reachable modality")
+  {
+    CHECK(error_of("modalities: {viewer: {ae: VIEWER}}\nforward: {rules: [{to: viewer}]}")
+          == "forward.rules[0].to: modality 'viewer' has no host and port to send to");
   }
 }

@@ -20,6 +20,7 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
 #include <exception>
 #include <filesystem>
 #include <memory>
@@ -38,6 +39,37 @@ abort_now(T_ASC_Association* assoc, int socket)
   ASC_abortAssociation(assoc);
 }
 
+// Keeps a peer from holding a worker by trickling a dataset: DCMTK's
+// timeout applies to each PDU, so one PDU a minute would never end. After
+// the first DIMSE timeout, a dataset that arrives slower than k_min_rate on
+// average has its connection shut down; DCMTK's next read then fails.
+// Called from DCMTK's C code: must not throw.
+struct Trickle
+{
+  static constexpr std::uint64_t k_min_rate = 16 * 1024; // bytes per second
+
+  int socket;
+  std::chrono::steady_clock::time_point start;
+  std::chrono::seconds grace;
+  std::uint64_t received = 0;
+  bool cut = false;
+
+  static void on_progress(void* ctx, unsigned long bytes) noexcept
+  {
+    auto& t = *static_cast<Trickle*>(ctx);
+    t.received = bytes;
+    const auto elapsed = std::chrono::steady_clock::now() - t.start;
+    if (t.cut || elapsed < t.grace) {
+      return;
+    }
+    const auto seconds = std::chrono::duration<double>(elapsed).count();
+    if (static_cast<double>(bytes) < seconds * k_min_rate) {
+      t.cut = true;
+      ::shutdown(t.socket, SHUT_RDWR);
+    }
+  }
+};
+
 struct Counters
 {
   long stored = 0;
@@ -49,11 +81,12 @@ struct Counters
 class Association
 {
 public:
-  Association(T_ASC_Association* assoc, int socket, const ServiceContext& context)
+  Association(T_ASC_Association* assoc, int socket, const Grant& grant,
+              const ServiceContext& context)
     : m_assoc(assoc), m_socket(socket), m_context(context),
       m_peer_ae(assoc->params->DULparams.callingAPTitle),
       m_peer_host(assoc->params->DULparams.callingPresentationAddress),
-      m_session{assoc, context, m_peer_ae, m_peer_host}
+      m_session{assoc, context, m_peer_ae, m_peer_host, socket, grant}
   {
   }
 
@@ -100,7 +133,8 @@ public:
         keep_going = handle_echo(pres_id, msg.msg.CEchoRQ);
         break;
       case DIMSE_C_STORE_RQ:
-        keep_going = handle_store(pres_id, msg.msg.CStoreRQ);
+        keep_going = m_session.grant.allows(Service::store) ? handle_store(pres_id, msg.msg.CStoreRQ)
+                                                            : refuse_store(pres_id, msg.msg.CStoreRQ);
         break;
       case DIMSE_C_FIND_RQ:
         keep_going = handle_find(m_session, pres_id, msg.msg.CFindRQ);
@@ -155,6 +189,27 @@ private:
       return false;
     }
     return true;
+  }
+
+  // Not authorised (access.hpp): the dataset is read and dropped, and the
+  // response is 0124 Refused: Not Authorized (PS3.7 Annex C, general status).
+  bool refuse_store(T_ASC_PresentationContextID pres_id, const T_DIMSE_C_StoreRQ& req)
+  {
+    ++m_counters.failed;
+    CF_LOG(warn, "net", peer() << ": C-STORE of " << req.AffectedSOPInstanceUID << " refused, "
+                               << m_session.grant.basis << " may not store");
+    DIC_UL bytes = 0;
+    DIC_UL pdvs = 0;
+    const auto cond = DIMSE_ignoreDataSet(m_assoc, DIMSE_NONBLOCKING,
+                                          m_context.options.dimse_timeout, &bytes, &pdvs);
+    if (cond.bad()) {
+      CF_LOG(warn, "net", peer() << ": dataset not received: " << cond.text() << ", aborting");
+      ASC_abortAssociation(m_assoc);
+      return false;
+    }
+    return send_store_response(pres_id, req,
+                               {STATUS_STORE_Refused_NotAuthorized,
+                                refusal_comment(Service::store, m_session.grant)});
   }
 
   // PS3.4 B.2: receive the dataset straight into a spool file (bit-exact, as
@@ -223,12 +278,15 @@ private:
       return cond.good();
     }
     const auto meta_size = static_cast<std::uint64_t>(stream->tell());
-    std::uint64_t received = 0;
     T_ASC_PresentationContextID data_pres_id = pres_id;
-    cond = DIMSE_receiveDataSetInFile(
-      m_assoc, DIMSE_NONBLOCKING, timeout, &data_pres_id, stream.get(),
-      [](void* ctx, unsigned long bytes) { *static_cast<std::uint64_t*>(ctx) = bytes; },
-      &received);
+    Trickle guard{m_socket, std::chrono::steady_clock::now(), std::chrono::seconds(timeout)};
+    cond = DIMSE_receiveDataSetInFile(m_assoc, DIMSE_NONBLOCKING, timeout, &data_pres_id,
+                                      stream.get(), &Trickle::on_progress, &guard);
+    const std::uint64_t received = guard.received;
+    if (guard.cut) {
+      CF_LOG(warn, "net", peer() << ": dataset of " << req.AffectedSOPInstanceUID << " arrives at "
+                                 << "under " << Trickle::k_min_rate / 1024 << " KiB/s; connection cut");
+    }
     const bool write_ok = stream->good();
     stream.reset(); // flush and close
     if (cond.module() == OFM_dcmnet && cond.code() == DIMSEC_OUTOFRESOURCES) {
@@ -283,10 +341,11 @@ private:
 } // namespace
 
 void
-serve_association(T_ASC_Association* assoc, int socket, const ServiceContext& context)
+serve_association(T_ASC_Association* assoc, int socket, const Grant& grant,
+                  const ServiceContext& context)
 {
   try {
-    Association(assoc, socket, context).run();
+    Association(assoc, socket, grant, context).run();
   } catch (const std::exception& e) {
     CF_LOG(error, "net", "association handler failed: " << e.what());
     ASC_abortAssociation(assoc);

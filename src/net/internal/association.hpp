@@ -13,7 +13,8 @@ class Query;
 
 namespace net {
 struct ServerOptions;
-}
+struct Grant;
+} // namespace net
 
 namespace net::internal {
 
@@ -32,6 +33,8 @@ struct ServiceContext
 // idle timeout passes, or shutdown's grace period ends. Does not drop or
 // destroy `assoc`. Never throws.
 // `socket` is the association's connection (to cut it short on abort).
-void serve_association(T_ASC_Association* assoc, int socket, const ServiceContext& context);
+// `grant` says which services the peer may use (access.hpp).
+void serve_association(T_ASC_Association* assoc, int socket, const Grant& grant,
+                       const ServiceContext& context);
 
 } // namespace net::internal

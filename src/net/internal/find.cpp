@@ -48,15 +48,14 @@ send(Session& s, T_ASC_PresentationContextID pres_id, const T_DIMSE_C_FindRQ& re
 bool
 handle_find(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_FindRQ& req)
 {
-  DcmDataset* raw = nullptr;
-  T_ASC_PresentationContextID data_pres_id = pres_id;
-  const OFCondition cond = DIMSE_receiveDataSetInMemory(
-    s.assoc, DIMSE_NONBLOCKING, s.context.options.dimse_timeout, &data_pres_id, &raw, nullptr, nullptr);
-  std::unique_ptr<DcmDataset> identifier(raw);
-  if (cond.bad()) {
-    CF_LOG(warn, "net", s.peer() << ": C-FIND identifier not received: " << cond.text());
-    ASC_abortAssociation(s.assoc);
+  auto identifier = receive_identifier(s, pres_id, "C-FIND");
+  if (!identifier) {
     return false;
+  }
+  if (!s.grant.allows(Service::find)) {
+    // PS3.7 Annex C general status 0124 Refused: Not Authorized.
+    CF_LOG(warn, "net", s.peer() << ": C-FIND refused, " << s.grant.basis << " may not query");
+    return send(s, pres_id, req, {0x0124, refusal_comment(Service::find, s.grant)}, nullptr);
   }
 
   const auto cls = qr_class(req.AffectedSOPClassUID);

@@ -31,13 +31,14 @@ constexpr std::uint16_t k_warning_suboperations = 0xB000;   // some failed or ha
 constexpr std::uint16_t k_refused_suboperations = 0xA702;   // unable to perform sub-operations
 constexpr std::uint16_t k_refused_destination_unknown = 0xA801;
 
-// The counts every C-MOVE/C-GET response carries (PS3.4 C.4.2.1.6-9).
+// The counts every C-MOVE/C-GET response carries (PS3.4 C.4.2.1.6-9). Kept
+// at full width; the responses' US fields get them clamped to 65535.
 struct Progress
 {
-  std::uint16_t remaining = 0;
-  std::uint16_t completed = 0;
-  std::uint16_t failed = 0;
-  std::uint16_t warning = 0;
+  std::size_t remaining = 0;
+  std::size_t completed = 0;
+  std::size_t failed = 0;
+  std::size_t warning = 0;
   std::vector<std::string> failed_uids;
 
   void record(std::uint16_t status, const std::string& sop_uid)
@@ -71,22 +72,6 @@ final_status(const Progress& p, std::unique_ptr<DcmDataset>& identifier)
     identifier->putAndInsertString(DCM_FailedSOPInstanceUIDList, list.c_str());
   }
   return k_warning_suboperations;
-}
-
-std::unique_ptr<DcmDataset>
-receive_identifier(Session& s, T_ASC_PresentationContextID pres_id, const char* what)
-{
-  DcmDataset* raw = nullptr;
-  T_ASC_PresentationContextID data_pres_id = pres_id;
-  const OFCondition cond = DIMSE_receiveDataSetInMemory(
-    s.assoc, DIMSE_NONBLOCKING, s.context.options.dimse_timeout, &data_pres_id, &raw, nullptr, nullptr);
-  if (cond.bad()) {
-    CF_LOG(warn, "net", s.peer() << ": " << what << " identifier not received: " << cond.text());
-    ASC_abortAssociation(s.assoc);
-    delete raw;
-    return nullptr;
-  }
-  return std::unique_ptr<DcmDataset>(raw);
 }
 
 std::unique_ptr<DcmDataset>
@@ -129,10 +114,10 @@ send_counts(Session& s, T_ASC_PresentationContextID pres_id, const Rq& req, Send
 {
   Rsp rsp{};
   rsp.DimseStatus = status;
-  rsp.NumberOfRemainingSubOperations = p.remaining;
-  rsp.NumberOfCompletedSubOperations = p.completed;
-  rsp.NumberOfFailedSubOperations = p.failed;
-  rsp.NumberOfWarningSubOperations = p.warning;
+  rsp.NumberOfRemainingSubOperations = clamp16(p.remaining);
+  rsp.NumberOfCompletedSubOperations = clamp16(p.completed);
+  rsp.NumberOfFailedSubOperations = clamp16(p.failed);
+  rsp.NumberOfWarningSubOperations = clamp16(p.warning);
   auto detail = error_detail(comment);
   const auto cond = send(s.assoc, pres_id, &req, &rsp, identifier, detail.get());
   if (cond.bad()) {
@@ -172,6 +157,11 @@ handle_move(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_MoveRQ& r
     return false;
   }
   Progress p;
+  if (!s.grant.allows(Service::move)) {
+    CF_LOG(warn, "net", s.peer() << ": C-MOVE refused, " << s.grant.basis << " may not move");
+    return send_move(s, pres_id, req, STATUS_MOVE_Refused_NotAuthorized, p, nullptr,
+                     refusal_comment(Service::move, s.grant));
+  }
   const std::string destination_ae(core::trim(req.MoveDestination));
   const auto* destination = find_destination(s.context.options, destination_ae);
   if (destination == nullptr) {
@@ -187,7 +177,7 @@ handle_move(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_MoveRQ& r
     CF_LOG(warn, "net", s.peer() << ": C-MOVE refused: " << items.error().message());
     return send_move(s, pres_id, req, status.code, p, nullptr, status.comment);
   }
-  p.remaining = clamp16(items->size());
+  p.remaining = items->size();
   CF_LOG(info, "net", s.peer() << ": C-MOVE of " << items->size() << " instances to "
                                << destination_ae << "@" << destination->host << ":"
                                << destination->port);
@@ -304,13 +294,19 @@ handle_get(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_GetRQ& req
     return false;
   }
   Progress p;
+  if (!s.grant.allows(Service::get)) {
+    // PS3.7 Annex C general status 0124 Refused: Not Authorized.
+    CF_LOG(warn, "net", s.peer() << ": C-GET refused, " << s.grant.basis << " may not get");
+    return send_get(s, pres_id, req, STATUS_MOVE_Refused_NotAuthorized, p, nullptr,
+                    refusal_comment(Service::get, s.grant));
+  }
   auto items = resolve(s, *identifier, req.AffectedSOPClassUID);
   if (!items) {
     const auto status = find_failure_status(items.error());
     CF_LOG(warn, "net", s.peer() << ": C-GET refused: " << items.error().message());
     return send_get(s, pres_id, req, status.code, p, nullptr, status.comment);
   }
-  p.remaining = clamp16(items->size());
+  p.remaining = items->size();
   CF_LOG(info, "net", s.peer() << ": C-GET of " << items->size() << " instances");
 
   DIC_US message_id = 1;

@@ -3,10 +3,13 @@
 
 #include "association.hpp"
 
+#include <net/access.hpp>
+
 #include <dcmtk/config/osconfig.h>
 
 #include <dcmtk/dcmnet/dimse.h>
 
+#include <memory>
 #include <string>
 
 namespace net::internal {
@@ -18,12 +21,21 @@ struct Session
   const ServiceContext& context;
   std::string peer_ae;
   std::string peer_host;
+  int socket;
+  Grant grant;
 
   std::string peer() const
   {
     return peer_ae + "@" + peer_host;
   }
 };
+
+// The identifier of a C-FIND/C-GET/C-MOVE request, or nullptr after the
+// association was aborted (logged). Identifiers are small (keys and UID
+// lists): one larger than 256 KiB, or one that takes longer than the DIMSE
+// timeout to arrive, cuts the connection.
+std::unique_ptr<DcmDataset> receive_identifier(Session& s, T_ASC_PresentationContextID pres_id,
+                                               const char* what);
 
 // Each handler answers its request completely (PS3.7 9.1: every request
 // gets a final response) and returns false only if the association broke
