@@ -3,6 +3,7 @@
 
 #include "charset.hpp"
 #include "errors.hpp"
+#include "nesting.hpp"
 #include "part10.hpp"
 
 #include <core/strings.hpp>
@@ -53,6 +54,10 @@ read_instance_info(const std::filesystem::path& file, const ReadOptions& options
   const bool magic = has_part10_magic(file);
   if (options.require_meta && !magic) {
     return core::make_error(Errc::not_dicom, "no DICOM Part 10 header");
+  }
+  if (!nesting_within(file)) {
+    return core::make_error(Errc::malformed, "sequences nested deeper than "
+                                               + std::to_string(k_max_sequence_depth) + " levels");
   }
   DcmFileFormat ff;
   // Values longer than 4 KiB (pixel data) stay on disk, unread.

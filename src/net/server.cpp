@@ -97,6 +97,7 @@ public:
       m_stopping = true;
     }
     m_cv.notify_all();
+    m_reaper_cv.notify_all();
   }
 
   void wait()
@@ -111,7 +112,7 @@ public:
     {
       std::lock_guard<std::mutex> lock(m_mutex);
       m_workers_finished = true;
-      m_cv.notify_all();
+      m_reaper_cv.notify_all();
     }
     if (m_reaper.joinable()) {
       m_reaper.join();
@@ -252,7 +253,7 @@ private:
   void reap()
   {
     std::unique_lock<std::mutex> lock(m_mutex);
-    m_cv.wait(lock, [this] { return m_stopping.load() || m_workers_finished; });
+    m_reaper_cv.wait(lock, [this] { return m_stopping.load() || m_workers_finished; });
     while (!m_workers_finished) {
       const auto abort_at = std::chrono::steady_clock::time_point(
         std::chrono::steady_clock::duration(m_abort_at.load()));
@@ -264,9 +265,9 @@ private:
           CF_LOG(warn, "net", "shutdown grace over: " << m_running.size()
                                                       << " association(s) cut off");
         }
-        m_cv.wait_for(lock, std::chrono::milliseconds(200));
+        m_reaper_cv.wait_for(lock, std::chrono::milliseconds(200));
       } else {
-        m_cv.wait_until(lock, abort_at);
+        m_reaper_cv.wait_until(lock, abort_at);
       }
     }
   }
@@ -280,7 +281,8 @@ private:
   std::thread m_reaper;
   std::vector<std::unique_ptr<internal::WorkerThread>> m_workers;
   std::mutex m_mutex;
-  std::condition_variable m_cv;
+  std::condition_variable m_cv;        // workers: the queue
+  std::condition_variable m_reaper_cv; // reap(): stopping, workers finished
   struct Queued
   {
     T_ASC_Association* assoc = nullptr;

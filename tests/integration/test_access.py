@@ -300,3 +300,22 @@ def test_deeply_nested_identifier_does_not_crash_the_node(node_factory, closed):
         pass
     assert node.running(), node.log()
     assert node.echo().returncode == 0
+
+
+def test_deeply_nested_dataset_is_refused_not_fatal(node_factory):
+    # 100,000 nested sequences (3 MB) overflowed even a 64 MiB stack while ingest read
+    # the header; dicom::nesting_within refuses them first with C000.
+    node = node_factory("deepstore").start()
+
+    def el(group, elem, value):
+        return struct.pack("<HHI", group, elem, len(value)) + value
+    opening = struct.pack("<HHI", 0x0008, 0x1115, 0xFFFFFFFF) + struct.pack("<HHI", 0xFFFE, 0xE000, 0xFFFFFFFF)
+    closing = struct.pack("<HHI", 0xFFFE, 0xE00D, 0) + struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
+    sop = "1.2.3.4.5.6.7.8.9"
+    data = (el(0x0008, 0x0016, k_ct_storage.encode() + b"\0") + el(0x0008, 0x0018, sop.encode() + b"\0")
+            + opening * 100000 + closing * 100000)
+    with dimse.Association("127.0.0.1", node.port, called=node.ae_title, contexts=_contexts()) as a:
+        assert a.store(k_ct_storage, sop, data) == 0xC000
+    assert node.running()
+    assert "sequences nested deeper than 100 levels" in node.log()
+    assert node.echo().returncode == 0
