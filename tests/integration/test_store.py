@@ -200,7 +200,7 @@ def _raw_name_and_charset(path):
     ds = pydicom.dcmread(path, stop_before_pixels=True)
     charset = ds[0x00080005].value  # read before the name: the raw element stays bytes
     raw = ds.get_item(0x00100010).value
-    return raw, "\\".join(charset) if isinstance(charset, list) else charset
+    return raw, charset if isinstance(charset, str) else "\\".join(charset)
 
 
 @pytest.mark.parametrize("file", ["chrH31.dcm", "chrH32.dcm", "chrI2.dcm"])

@@ -135,15 +135,23 @@ TEST_SUITE("dicom::charset")
       const bool has_sop = ds.tagExists(DCM_SOPInstanceUID);
       dicom::decode_to_utf8(ds, "GB18030");
       CHECK(patient_names(ds) == want["names"].get<std::vector<std::string>>());
-      if (has_sop) {
-        // The index path (read_instance_info) sees the same name.
-        ++storable;
-        const auto info = read(want["path"].get<std::string>());
-        CHECK(without_empty_groups(info.patient_name) == want["names"][0].get<std::string>());
-        CHECK(info.charset_note.empty());
+      if (!has_sop) {
+        continue; // chrSQEncoding*: names in sequence items only, checked above
       }
+      ++storable;
+      // The index path (read_instance_info) sees the same name. chrJapMulti,
+      // chrJapMultiExplicitIR6 and chrKoreanMulti have a meta header whose
+      // MediaStorageSOPInstanceUID disagrees, so a file import refuses them
+      // (C-STORE takes them: no meta header there; test_store.py).
+      const auto info = dicom::read_instance_info(want["path"].get<std::string>());
+      if (!info) {
+        CHECK(info.error().code == dicom::Errc::uid_mismatch);
+        continue;
+      }
+      CHECK(without_empty_groups(info->patient_name) == want["names"][0].get<std::string>());
+      CHECK(info->charset_note.empty());
     }
-    CHECK(storable >= 15);
+    CHECK(storable == 15);
   }
 
   TEST_CASE("a C-FIND identifier in ISO 2022 IR 87 / IR 149 decodes like pydicom")
