@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "charset.hpp"
 
+#include "iso2022.hpp"
+
 #include <core/strings.hpp>
 
 #include <dcmtk/config/osconfig.h>
@@ -155,6 +157,11 @@ decode_to_utf8(DcmItem& item, const std::string& fallback)
   if (changed) {
     note = "SpecificCharacterSet '" + std::string(declared_raw.c_str()) + "' read as " + declared;
   }
+  // PS3.5 6.1.2.5: code extensions are decoded here, DCMTK's iconv mapping
+  // lacks ISO 2022 IR 87 and IR 159. A sequence item may declare its own.
+  if ((uses_code_extensions(declared) || any_code_extensions(item)) && decode_item_iso2022(item, declared)) {
+    return note;
+  }
   if (!declared.empty() && declared != "ISO_IR 6") {
     if (declared == "ISO_IR 192") {
       if (text.all_utf8) {
@@ -195,6 +202,11 @@ decode_query_to_utf8(DcmItem& item, const std::string& fallback)
   }
   bool changed = false;
   const auto declared = normalise_charset(declared_raw.c_str(), changed);
+  // Same ISO 2022 decoding as for stored instances, so a query in
+  // ISO 2022 IR 87 matches what the index holds.
+  if (uses_code_extensions(declared) && decode_item_iso2022(item, declared)) {
+    return true;
+  }
   if (declared.empty() || declared == "ISO_IR 6") {
     if (text.all_utf8) {
       item.putAndInsertString(DCM_SpecificCharacterSet, "ISO_IR 192");

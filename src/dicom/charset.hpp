@@ -22,6 +22,8 @@ std::string normalise_charset(std::string_view raw, bool& changed);
 // Returns a note describing any fallback taken ("" if none); if nothing
 // works, invalid bytes are replaced by U+FFFD and the note says so.
 // GB18030 trail bytes can be 0x5C ('\'): values are only split after this.
+// ISO 2022 code extensions (here or in a sequence item) are decoded by
+// iso2022.hpp, not DCMTK, whose glibc iconv lacks IR 87 and IR 159.
 std::string decode_to_utf8(DcmItem& item, const std::string& fallback);
 
 // For a C-FIND identifier: convert its text to UTF-8 like decode_to_utf8,

@@ -19,6 +19,7 @@ from pydicom.uid import UID
 
 import dimse
 import make_ct_series
+import qr
 from conftest import NodeFactory, files_under, k_storescu_ts_option, rename_status, run, stage
 
 k_pydicom_data = os.path.dirname(os.path.abspath(pydicom.data.__file__))
@@ -168,6 +169,65 @@ def test_chinese_names_come_out_as_utf8(store_node, sent_test_files):
     patients = {p["patient_id"]: p for p in store_node.ls_json("patients")}
     assert _pn(patients["X1EXAMPLE"]["patient_name"]) == k_chr_x1_name
     assert _pn(patients["X2EXAMPLE"]["patient_name"]) == k_chr_x2_name
+
+
+def _pydicom_name(path):
+    """PatientName as pydicom decodes it (str after ds.decode()): the expectation for
+    every charset file, ISO 2022 code extensions (IR 87, IR 13, IR 149) included."""
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    ds.decode()
+    return str(ds.PatientName)
+
+
+def test_every_charset_file_name_matches_pydicom(store_node, sent_test_files):
+    charset_files = [c for c, _, _ in sent_test_files if c.path.startswith(os.path.join(k_pydicom_data, "charset_files"))]
+    assert len(charset_files) >= 15, [c.name for c in charset_files]
+    studies = {s["study_uid"]: s for s in store_node.ls_json("studies")}
+    patients = {}
+    for p in store_node.ls_json("patients"):
+        patients.setdefault(p["patient_id"], []).append(_pn(p["patient_name"]))
+    wrong = []
+    for cand in charset_files:
+        expected = _pydicom_name(cand.path)
+        got = _pn(studies[cand.study_uid]["patient_name"])
+        pid = str(pydicom.dcmread(cand.path, stop_before_pixels=True).PatientID)
+        if got != expected or expected not in patients.get(pid, []):
+            wrong.append((cand.name, expected, got, patients.get(pid)))
+    assert not wrong, wrong
+
+
+def _raw_name_and_charset(path):
+    ds = pydicom.dcmread(path, stop_before_pixels=True)
+    charset = ds[0x00080005].value  # read before the name: the raw element stays bytes
+    raw = ds.get_item(0x00100010).value
+    return raw, charset if isinstance(charset, str) else "\\".join(charset)
+
+
+@pytest.mark.parametrize("file", ["chrH31.dcm", "chrH32.dcm", "chrI2.dcm"])
+def test_find_with_an_iso2022_query_matches(store_node, sent_test_files, file):
+    """C-FIND whose identifier is in ISO 2022 IR 87 / IR 13 / IR 149 (the file's own raw
+    bytes, escape sequences included) finds the study stored from that file."""
+    path = os.path.join(k_pydicom_data, "charset_files", file)
+    raw, charset = _raw_name_and_charset(path)
+    assert b"\x1b" in raw
+    keys = [("QueryRetrieveLevel", "STUDY"), ("SpecificCharacterSet", charset),
+            ("PatientName", raw), ("StudyInstanceUID", None)]
+    result = qr.findscu(store_node.port, "study", keys, called=store_node.ae_title)
+    assert result.returncode == 0, result.output
+    study_uid = str(pydicom.dcmread(path, stop_before_pixels=True).StudyInstanceUID)
+    assert [str(ds.StudyInstanceUID) for ds in result.responses] == [study_uid], result.output
+    assert _pn(str(result.responses[0].PatientName)) == _pydicom_name(path)
+
+
+def test_find_with_a_query_file_pydicom_encoded_in_iso2022_ir87(store_node, sent_test_files, tmp_path):
+    name = _pydicom_name(os.path.join(k_pydicom_data, "charset_files", "chrH31.dcm"))
+    path = qr.query_file(str(tmp_path / "q.dcm"), [("QueryRetrieveLevel", "STUDY"), ("PatientName", name),
+                                                  ("StudyInstanceUID", "")],
+                         charset=["", "ISO 2022 IR 87"])
+    assert b"\x1b$B" in open(path, "rb").read()
+    result = qr.findscu(store_node.port, "study", [], called=store_node.ae_title, query_file=path)
+    assert result.returncode == 0, result.output
+    assert [str(ds.StudyInstanceUID) for ds in result.responses] == ["1.3.6.1.4.1.5962.1.2.0.1175775771.5702.0"]
 
 
 def test_300_slice_ct_series(store_node, ct_series, tmp_path):
