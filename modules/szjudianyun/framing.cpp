@@ -193,12 +193,27 @@ parse_study_info(const std::string& event_frame)
   }
   info.hospital_id = text.substr(0, sep);
   info.study = text.substr(sep + std::string(k_separator).size());
+  long total = 0;
   for (const auto& s : *series) {
     if (!s.is_string()) {
       return changed("study info: series id is not text");
     }
     SeriesEntry e{s.get<std::string>(), number_of(*counts, s.get<std::string>().c_str(), 0)};
-    (e.id.rfind("dfyfilm", 0) == 0 ? info.junk : info.series).push_back(e);
+    // The counts come from a plain-HTTP server and size the work list
+    // before any request is made: a huge one must not exhaust memory.
+    if (e.count < 0 || e.count > k_max_series_instances) {
+      return changed("study info: series " + e.id + " claims " + std::to_string(e.count)
+                     + " instances (at most " + std::to_string(k_max_series_instances) + ")");
+    }
+    const bool junk = e.id.rfind("dfyfilm", 0) == 0;
+    if (!junk) {
+      total += e.count;
+      if (total > k_max_study_instances) {
+        return changed("study info: more than " + std::to_string(k_max_study_instances)
+                       + " instances in the study");
+      }
+    }
+    (junk ? info.junk : info.series).push_back(e);
   }
   return info;
 }

@@ -78,9 +78,15 @@ struct StudyInfo
   std::vector<SeriesEntry> junk;   // "dfyfilm..." film sheets, not DICOM
 };
 
+// Sanity caps on series_dicom_number: a series or study claiming more is
+// upstream_changed, not a work list of that size.
+constexpr long k_max_series_instances = 100000;
+constexpr long k_max_study_instances = 1000000;
+
 // The answer to saveC: the event frame's element [1]. Errors:
 // source::Errc::auth_rejected for {"error": "...password..."},
-// link_expired for another error, upstream_changed for anything unexpected.
+// link_expired for another error, upstream_changed for anything unexpected
+// (also a count over the caps above).
 core::Result<StudyInfo> parse_study_info(const std::string& event_frame);
 
 // The 27 tags of the hangC request, "0x00100010b1u2d3d4h5a0x...".

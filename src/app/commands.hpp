@@ -45,6 +45,7 @@ struct FetchOptions
 {
   std::string url;
   std::string password;
+  std::string password_file; // first line is the password
   std::string out;       // export tree folder, or empty
   bool raw = false;      // Hinacom: native pixels instead of JPEG 2000
   std::string study_uid; // DICOMweb

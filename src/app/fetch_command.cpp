@@ -11,7 +11,11 @@
 #include <chrono>
 #include <csignal>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <mutex>
+
+#include <termios.h>
 #include <unistd.h>
 
 namespace app {
@@ -36,6 +40,89 @@ platform_list()
   return out;
 }
 
+// Every http(s) URL in `text` without its query and fragment: share links
+// carry their capability there (token=, code=, c=<password>), and these
+// lines go to stderr and the log (S12).
+std::string
+redact(const std::string& text)
+{
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto start = text.find("http", pos);
+    if (start == std::string::npos) {
+      break;
+    }
+    const bool is_url = text.compare(start, 7, "http://") == 0 || text.compare(start, 8, "https://") == 0;
+    auto end = start;
+    while (end < text.size() && text[end] != ' ' && text[end] != '\t' && text[end] != '"'
+           && text[end] != '\'' && text[end] != '\n' && text[end] != '>' && text[end] != ')') {
+      ++end;
+    }
+    if (!is_url) {
+      end = start + 4;
+      out.append(text, pos, end - pos);
+      pos = end;
+      continue;
+    }
+    out.append(text, pos, start - pos);
+    const auto url = text.substr(start, end - start);
+    const auto cut = url.find_first_of("?#");
+    out += cut == std::string::npos ? url : url.substr(0, cut);
+    pos = end;
+  }
+  out.append(text, pos, std::string::npos);
+  return out;
+}
+
+// The first line of `file`, without its line end.
+core::Result<std::string>
+read_password_file(const std::string& file)
+{
+  std::ifstream in(file);
+  std::string line;
+  if (!in || !std::getline(in, line)) {
+    return core::make_error(std::make_error_code(std::errc::io_error), file + ": cannot read a password");
+  }
+  if (!line.empty() && line.back() == '\r') {
+    line.pop_back();
+  }
+  return line;
+}
+
+// Ask on the terminal, without echo. Empty if there is no terminal.
+std::string
+prompt_password()
+{
+  if (!::isatty(STDIN_FILENO)) {
+    return {};
+  }
+  std::fputs("share password or code: ", stderr);
+  std::fflush(stderr);
+  termios old{};
+  const bool have_tty = ::tcgetattr(STDIN_FILENO, &old) == 0;
+  if (have_tty) {
+    termios quiet = old;
+    quiet.c_lflag &= static_cast<tcflag_t>(~ECHO);
+    quiet.c_lflag |= ECHONL;
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+  }
+  std::string line;
+  std::getline(std::cin, line);
+  if (have_tty) {
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  }
+  return line;
+}
+
+// True if `error` says the link needs a password that was not given.
+bool
+needs_password(const core::Error& error)
+{
+  return error.code == source::Errc::bad_request
+         && error.message().find("password") != std::string::npos;
+}
+
 } // namespace
 
 int
@@ -48,6 +135,19 @@ run_fetch(const config::Config& config, const FetchOptions& options)
     }
     table.print(std::cout);
     return 0;
+  }
+  if (!options.password.empty() && !options.password_file.empty()) {
+    std::fprintf(stderr, "cloudfilm: fetch: give --password or --password-file, not both\n");
+    return 2;
+  }
+  std::string password = options.password;
+  if (!options.password_file.empty()) {
+    auto p = read_password_file(options.password_file);
+    if (!p) {
+      std::fprintf(stderr, "cloudfilm: fetch: %s\n", p.error().message().c_str());
+      return 2;
+    }
+    password = *p;
   }
   const auto* platform = source::find_platform(options.url);
   if (platform == nullptr) {
@@ -78,47 +178,71 @@ run_fetch(const config::Config& config, const FetchOptions& options)
     module_options.insert(it->second.begin(), it->second.end());
   }
   auto module = platform->make(module_options);
-  source::Job job(sink, platform->name, options.out);
 
   const auto start = std::chrono::steady_clock::now();
   const bool tty = ::isatty(STDERR_FILENO);
-  auto last_draw = start;
-  job.on_progress = [&](const source::Job::Counters& c) {
-    if (g_interrupt && !job.cancelled()) {
-      job.cancel();
-      client.cancel();
-    }
-    if (!tty) {
-      return;
-    }
-    const auto now = std::chrono::steady_clock::now();
-    if (now - last_draw < std::chrono::milliseconds(200)) {
-      return;
-    }
-    last_draw = now;
-    const double s = std::chrono::duration<double>(now - start).count();
-    const long finished = c.stored + c.already + c.skipped + c.failed;
-    const double rate = s > 0 ? finished / s : 0;
-    const long left = c.instances - finished;
-    std::fprintf(stderr, "\r%ld series, %ld/%ld instances, %.1f MB, %.1f/s, ETA %lds   ", c.series,
-                 finished, c.instances, static_cast<double>(c.bytes) / 1e6, rate,
-                 rate > 0 ? static_cast<long>(left / rate) : 0L);
-  };
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
 
-  source::Request request;
-  request.url = options.url;
-  request.password = options.password;
-  request.raw = options.raw;
-  request.study_uid = options.study_uid;
-  const auto result = module->fetch(request, sink, client, job);
-  if (tty) {
-    std::fputc('\n', stderr);
+  // A link that needs a password none was given for: ask once on the
+  // terminal, then fetch again.
+  std::unique_ptr<source::Job> job_ptr;
+  core::Result<void> result;
+  for (int round = 0; round < 2; ++round) {
+    job_ptr = std::make_unique<source::Job>(sink, platform->name, options.out);
+    auto& job = *job_ptr;
+    // Workers call on_progress concurrently (job.hpp): one of them draws at
+    // a time, the others skip the frame.
+    auto draw_mutex = std::make_shared<std::mutex>();
+    auto last_draw = std::make_shared<std::chrono::steady_clock::time_point>(start);
+    job.on_progress = [&, draw_mutex, last_draw](const source::Job::Counters& c) {
+      if (g_interrupt && !job.cancelled()) {
+        job.cancel();
+        client.cancel();
+      }
+      if (!tty) {
+        return;
+      }
+      std::unique_lock<std::mutex> lock(*draw_mutex, std::try_to_lock);
+      if (!lock.owns_lock()) {
+        return;
+      }
+      const auto now = std::chrono::steady_clock::now();
+      if (now - *last_draw < std::chrono::milliseconds(200)) {
+        return;
+      }
+      *last_draw = now;
+      const double s = std::chrono::duration<double>(now - start).count();
+      const long finished = c.stored + c.already + c.skipped + c.failed;
+      const double rate = s > 0 ? finished / s : 0;
+      const long left = c.instances - finished;
+      std::fprintf(stderr, "\r%ld series, %ld/%ld instances, %.1f MB, %.1f/s, ETA %lds   ", c.series,
+                   finished, c.instances, static_cast<double>(c.bytes) / 1e6, rate,
+                   rate > 0 ? static_cast<long>(left / rate) : 0L);
+    };
+
+    source::Request request;
+    request.url = options.url;
+    request.password = password;
+    request.raw = options.raw;
+    request.study_uid = options.study_uid;
+    result = module->fetch(request, sink, client, job);
+    if (tty) {
+      std::fputc('\n', stderr);
+    }
+    if (round > 0 || result || !password.empty() || !needs_password(result.error())
+        || job.counters().stored > 0) {
+      break;
+    }
+    password = prompt_password();
+    if (password.empty()) {
+      break;
+    }
   }
+  auto& job = *job_ptr;
   const auto c = job.counters();
   for (const auto& p : job.problems()) {
-    std::fprintf(stderr, "cloudfilm: fetch: %s\n", p.c_str());
+    std::fprintf(stderr, "cloudfilm: fetch: %s\n", redact(p).c_str());
   }
   const double seconds =
     std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -127,7 +251,7 @@ run_fetch(const config::Config& config, const FetchOptions& options)
               platform->name.c_str(), c.stored, c.already, c.skipped, c.failed,
               static_cast<double>(c.bytes) / 1e6, seconds);
   if (!result) {
-    std::fprintf(stderr, "cloudfilm: fetch: %s\n", result.error().message().c_str());
+    std::fprintf(stderr, "cloudfilm: fetch: %s\n", redact(result.error().message()).c_str());
     return g_interrupt ? 130 : 1;
   }
   return c.failed == 0 ? 0 : 1;

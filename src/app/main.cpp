@@ -4,12 +4,24 @@
 
 #include <CLI/CLI.hpp>
 
+#include <clocale>
 #include <cstdio>
 #include <exception>
+
+#include <sys/stat.h>
 
 int
 main(int argc, char** argv)
 {
+  // The store holds patient data: nothing this process creates (instance
+  // files, the SQLite index and WAL, DCMTK's spool files, exports) may be
+  // readable by other local users, whatever umask the shell has (S8).
+  ::umask(077);
+  // libarchive converts zip entry names through the locale's charset; in the
+  // "C" locale every non-ASCII name is a conversion failure (S9). Only
+  // LC_CTYPE: number formatting stays "C".
+  std::setlocale(LC_CTYPE, "C.UTF-8");
+
   CLI::App cli{"cloudfilm: a DICOM node for cloud films"};
   cli.require_subcommand(0, 1);
   cli.set_version_flag("--version", std::string("cloudfilm ") + CF_VERSION);
@@ -74,7 +86,12 @@ main(int argc, char** argv)
   auto* fetch = cli.add_subcommand("fetch", "download a cloud-film link into the store");
   add_common(fetch);
   fetch->add_option("url", fetch_options.url, "the share link");
-  fetch->add_option("--password", fetch_options.password, "share password or code");
+  fetch->add_option("--password", fetch_options.password,
+                    "share password or code (visible to other users in the process list; "
+                    "prefer --password-file, or type it when asked)");
+  fetch->add_option("--password-file", fetch_options.password_file,
+                    "read the share password or code from the first line of FILE")
+    ->check(CLI::ExistingFile);
   fetch->add_option("--out", fetch_options.out, "also write patient-study-date/series/00001.dcm here");
   fetch->add_flag("--raw", fetch_options.raw, "Hinacom: native pixels instead of JPEG 2000");
   fetch->add_option("--study", fetch_options.study_uid, "DICOMweb: StudyInstanceUID");

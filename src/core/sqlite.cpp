@@ -148,8 +148,10 @@ Db::stmt(const std::string& sql)
 {
   auto it = m_cache.find(sql);
   if (it == m_cache.end()) {
-    if (m_cache.size() >= 512) {
-      m_cache.clear(); // generated C-FIND SQL varies; keep the cache bounded
+    if (m_cache.size() >= k_cache_limit) {
+      // Clearing here would free statements callers still hold (a use after
+      // free in SqliteIndex::remove()); too many texts is a caller's bug.
+      throw Error("statement cache full: run-time SQL must not use Db::stmt()");
     }
     it = m_cache.emplace(sql, std::make_unique<Stmt>(m_db, sql.c_str())).first;
   }

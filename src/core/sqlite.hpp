@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <map>
@@ -75,8 +76,13 @@ public:
     return m_db;
   }
   void exec(const char* sql);
-  // A prepared statement cached by its text.
+  // A prepared statement cached by its text, for the program's fixed SQL.
+  // The reference stays valid as long as the Db: the cache never evicts, so
+  // a caller may hold one statement while preparing others. SQL built at run
+  // time (C-FIND, C-MOVE) must be a local Stmt instead; past
+  // k_cache_limit distinct texts stmt() throws Error rather than grow.
   Stmt& stmt(const std::string& sql);
+  static constexpr std::size_t k_cache_limit = 512;
   // Rows changed by the last statement.
   int changes() const;
   // Rowid of the last INSERT.

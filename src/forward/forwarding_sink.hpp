@@ -10,7 +10,9 @@ namespace forward {
 
 // An IngestSink in front of the store: every newly stored instance that a
 // forwarding rule matches is queued for its destination. Duplicates and
-// failures are not forwarded. Thread-safe.
+// failures are not forwarded. An instance stored but not queued (the
+// queue failed, or the process died in between) is queued by the next
+// ForwardingSink constructed on the store. Thread-safe.
 class ForwardingSink final : public store::IngestSink
 {
 public:
@@ -24,6 +26,9 @@ public:
   std::filesystem::path stored_file(const std::string& sop_instance_uid) override;
 
 private:
+  // Queue what an earlier process stored but did not queue.
+  void sweep();
+
   store::IngestSink& m_inner;
   JobStore& m_jobs;
   const Options& m_options;

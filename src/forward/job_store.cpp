@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS forward_items(
   status INTEGER,
   error TEXT NOT NULL DEFAULT '',
   PRIMARY KEY(job_id, sop_uid));
+-- Also created by the index: instances stored but not yet queued.
+CREATE TABLE IF NOT EXISTS unqueued(sop_uid TEXT PRIMARY KEY);
 )SQL";
 
 core::Error
@@ -175,43 +177,105 @@ JobStore::enqueue(const std::string& destination, const std::string& study_uid,
   std::lock_guard<std::mutex> lock(m_mutex);
   try {
     core::sqlite::Transaction tx(*m_db);
-    const double due = now_seconds() + delay;
-    // An open rule job is one that is still pending and has not been
-    // attempted yet; later instances of the study join it.
-    auto& find = m_db->stmt("SELECT id FROM forward_jobs WHERE destination = ? AND study_uid = ? "
-                            "AND reason = 'rule' AND state = 'pending' AND attempts = 0 "
-                            "AND lease_owner = '' ORDER BY id DESC LIMIT 1");
-    std::int64_t id = 0;
-    {
-      core::sqlite::Resetter r{find};
-      find.bind(1, destination).bind(2, study_uid);
-      if (find.step()) {
-        id = find.int64(0);
-      }
+    add_to_rule_job(destination, study_uid, sop_uid, delay);
+    tx.commit();
+    return {};
+  } catch (const std::exception& e) {
+    return queue_error(e);
+  }
+}
+
+core::Result<void>
+JobStore::enqueue_stored(const std::vector<std::string>& destinations, const std::string& study_uid,
+                         const std::string& sop_uid, int delay)
+{
+  std::lock_guard<std::mutex> lock(m_mutex);
+  try {
+    core::sqlite::Transaction tx(*m_db);
+    for (const auto& destination : destinations) {
+      add_to_rule_job(destination, study_uid, sop_uid, delay);
     }
-    if (id == 0) {
-      auto& ins = m_db->stmt("INSERT INTO forward_jobs(destination, reason, study_uid, state, "
-                             "next_attempt, created_at) VALUES(?, 'rule', ?, 'pending', ?, ?)");
-      core::sqlite::Resetter r{ins};
-      ins.bind(1, destination).bind(2, study_uid).bind(3, due).bind(4, core::utc_timestamp());
-      ins.step();
-      id = m_db->last_insert_id();
-    } else {
-      auto& upd = m_db->stmt("UPDATE forward_jobs SET next_attempt = ? WHERE id = ?");
-      core::sqlite::Resetter r{upd};
-      upd.bind(1, due).bind(2, id);
-      upd.step();
-    }
-    auto& item = m_db->stmt("INSERT OR IGNORE INTO forward_items(job_id, sop_uid, state) VALUES(?,?,'pending')");
+    auto& done = m_db->stmt("DELETE FROM unqueued WHERE sop_uid = ?");
     {
-      core::sqlite::Resetter r{item};
-      item.bind(1, id).bind(2, sop_uid);
-      item.step();
+      core::sqlite::Resetter r{done};
+      done.bind(1, sop_uid);
+      done.step();
     }
     tx.commit();
     return {};
   } catch (const std::exception& e) {
     return queue_error(e);
+  }
+}
+
+core::Result<std::vector<Unqueued>>
+JobStore::unqueued()
+{
+  std::lock_guard<std::mutex> lock(m_mutex);
+  try {
+    std::vector<Unqueued> out;
+    // A note whose instance has gone (removed since) matches no row here;
+    // remove() deletes the note with the row anyway.
+    auto& q = m_db->stmt("SELECT u.sop_uid, st.study_uid, i.origin_kind, i.origin_peer, s.modality "
+                         "FROM unqueued u JOIN instances i ON i.sop_uid = u.sop_uid "
+                         "JOIN series s ON s.id = i.series_fk JOIN studies st ON st.id = s.study_fk "
+                         "ORDER BY i.id");
+    core::sqlite::Resetter r{q};
+    while (q.step()) {
+      Unqueued u;
+      u.sop_uid = q.text(0);
+      u.study_uid = q.text(1);
+      const auto kind = q.text(2);
+      u.origin.kind = kind == "dimse"    ? store::Origin::Kind::dimse
+                      : kind == "source" ? store::Origin::Kind::source
+                                         : store::Origin::Kind::import;
+      u.origin.peer = q.text(3);
+      u.modality = q.text(4);
+      out.push_back(std::move(u));
+    }
+    return out;
+  } catch (const std::exception& e) {
+    return queue_error(e);
+  }
+}
+
+// Inside the caller's transaction, with m_mutex held.
+void
+JobStore::add_to_rule_job(const std::string& destination, const std::string& study_uid,
+                          const std::string& sop_uid, int delay)
+{
+  const double due = now_seconds() + delay;
+  // An open rule job is one that is still pending and has not been
+  // attempted yet; later instances of the study join it.
+  auto& find = m_db->stmt("SELECT id FROM forward_jobs WHERE destination = ? AND study_uid = ? "
+                          "AND reason = 'rule' AND state = 'pending' AND attempts = 0 "
+                          "AND lease_owner = '' ORDER BY id DESC LIMIT 1");
+  std::int64_t id = 0;
+  {
+    core::sqlite::Resetter r{find};
+    find.bind(1, destination).bind(2, study_uid);
+    if (find.step()) {
+      id = find.int64(0);
+    }
+  }
+  if (id == 0) {
+    auto& ins = m_db->stmt("INSERT INTO forward_jobs(destination, reason, study_uid, state, "
+                           "next_attempt, created_at) VALUES(?, 'rule', ?, 'pending', ?, ?)");
+    core::sqlite::Resetter r{ins};
+    ins.bind(1, destination).bind(2, study_uid).bind(3, due).bind(4, core::utc_timestamp());
+    ins.step();
+    id = m_db->last_insert_id();
+  } else {
+    auto& upd = m_db->stmt("UPDATE forward_jobs SET next_attempt = ? WHERE id = ?");
+    core::sqlite::Resetter r{upd};
+    upd.bind(1, due).bind(2, id);
+    upd.step();
+  }
+  auto& item = m_db->stmt("INSERT OR IGNORE INTO forward_items(job_id, sop_uid, state) VALUES(?,?,'pending')");
+  {
+    core::sqlite::Resetter r{item};
+    item.bind(1, id).bind(2, sop_uid);
+    item.step();
   }
 }
 

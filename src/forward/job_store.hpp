@@ -2,6 +2,7 @@
 #pragma once
 
 #include <core/result.hpp>
+#include <store/ingest.hpp>
 
 #include <filesystem>
 #include <memory>
@@ -44,6 +45,16 @@ struct JobSummary
   long failed = 0;
 };
 
+// An instance stored with Origin::mark_unqueued whose queueing did not
+// happen (the process failed or died in between).
+struct Unqueued
+{
+  std::string sop_uid;
+  std::string study_uid;
+  store::Origin origin;
+  std::string modality;
+};
+
 class JobStore
 {
 public:
@@ -59,6 +70,15 @@ public:
   // it if needed; the job becomes due `delay` seconds after its newest item.
   core::Result<void> enqueue(const std::string& destination, const std::string& study_uid,
                              const std::string& sop_uid, int delay);
+
+  // enqueue() for each destination, and delete the instance's `unqueued`
+  // note, in one transaction: either it is queued everywhere or the note
+  // stays for the next sweep.
+  core::Result<void> enqueue_stored(const std::vector<std::string>& destinations,
+                                    const std::string& study_uid, const std::string& sop_uid,
+                                    int delay);
+  // Instances with an `unqueued` note, oldest first.
+  core::Result<std::vector<Unqueued>> unqueued();
 
   core::Result<std::vector<JobSummary>> list();
   core::Result<std::optional<JobSummary>> job(long id);
@@ -87,6 +107,8 @@ public:
 
 private:
   explicit JobStore(std::unique_ptr<core::sqlite::Db> db);
+  void add_to_rule_job(const std::string& destination, const std::string& study_uid,
+                       const std::string& sop_uid, int delay);
 
   std::unique_ptr<core::sqlite::Db> m_db;
   std::mutex m_mutex;

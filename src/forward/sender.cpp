@@ -17,6 +17,8 @@ namespace forward {
 
 namespace {
 
+// Renewed before each C-STORE once half of it has passed (lease_due), so
+// one C-STORE may take up to 60 s (the default dimse_timeout) safely.
 constexpr int k_lease_seconds = 120;
 constexpr std::size_t k_chunk = 500; // SOP UIDs per index lookup
 
@@ -81,6 +83,12 @@ resolve(store::Query& query, const std::vector<std::string>& sops)
 
 } // namespace
 
+bool
+lease_due(double claimed_at, double now, int seconds)
+{
+  return now - claimed_at >= seconds / 2.0;
+}
+
 double
 backoff_seconds(const RetryPolicy& policy, int attempts)
 {
@@ -94,7 +102,8 @@ bool
 run_attempt(JobStore& jobs, store::Query& query, const Options& options, long job_id,
             const std::string& owner, const std::atomic<bool>& stop)
 {
-  auto claimed = jobs.claim(job_id, owner, now_seconds(), k_lease_seconds);
+  double claimed_at = now_seconds();
+  auto claimed = jobs.claim(job_id, owner, claimed_at, k_lease_seconds);
   if (!claimed || !*claimed) {
     return false;
   }
@@ -107,6 +116,7 @@ run_attempt(JobStore& jobs, store::Query& query, const Options& options, long jo
   const int attempt = job.attempts + 1;
   std::string error;      // why this attempt did not finish the job
   std::string permanent;  // first permanent failure, kept as the job's reason
+  bool lease_lost = false; // the job is another process's now: leave it alone
 
   const auto* destination = find_destination(options, job.destination);
   auto pending = jobs.pending_items(job_id);
@@ -156,6 +166,20 @@ run_attempt(JobStore& jobs, store::Query& query, const Options& options, long jo
           if (stop) {
             break;
           }
+          // Renew by time, not by count: 50 sends to a slow destination can
+          // take longer than the lease, and another process would then
+          // claim the job and send the same instances again.
+          if (const double now = now_seconds(); lease_due(claimed_at, now, k_lease_seconds)) {
+            auto renewed = jobs.claim(job_id, owner, now, k_lease_seconds);
+            if (renewed && !*renewed) {
+              error = "lease lost to another process";
+              lease_lost = true;
+              break;
+            }
+            if (renewed) {
+              claimed_at = now;
+            }
+          }
           auto result = scu.send(item);
           if (!result) {
             if (result.error().code == net::Errc::exchange_failed) {
@@ -189,9 +213,6 @@ run_attempt(JobStore& jobs, store::Query& query, const Options& options, long jo
                                           : permanent;
             break;
           }
-          if (sent % 50 == 0) {
-            (void)jobs.claim(job_id, owner, now_seconds(), k_lease_seconds);
-          }
         }
         scu.close();
       }
@@ -201,6 +222,10 @@ run_attempt(JobStore& jobs, store::Query& query, const Options& options, long jo
     }
   }
 
+  if (lease_lost) {
+    CF_LOG(warn, "forward", "job " << job_id << ": lease lost, left to its new owner");
+    return true;
+  }
   auto left = jobs.pending_items(job_id);
   const bool finished = left && left->empty();
   if (finished) {

@@ -25,6 +25,10 @@ namespace forward {
 bool run_attempt(JobStore& jobs, store::Query& query, const Options& options, long job_id,
                  const std::string& owner, const std::atomic<bool>& stop);
 
+// True when a lease taken at `claimed_at` for `seconds` is to be renewed at
+// `now`: once half of it has passed.
+bool lease_due(double claimed_at, double now, int seconds);
+
 // Seconds until the next attempt after `attempts` failed ones.
 double backoff_seconds(const RetryPolicy& policy, int attempts);
 

@@ -18,7 +18,12 @@
 #include <archive.h>
 #include <archive_entry.h>
 
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 namespace source {
@@ -40,11 +45,49 @@ has_zip_magic(const fs::path& file)
   return n == 4 && buf[0] == 'P' && buf[1] == 'K' && buf[2] == 3 && buf[3] == 4;
 }
 
+// PS3.10 8.2 (8.5 in older editions): a File ID component is at most 8
+// characters of A-Z, 0-9 and '_'. Real media break the length and case
+// rules, so only what could leave the medium's folder is refused.
+bool
+safe_component(const std::string& c)
+{
+  return !c.empty() && c != "." && c != ".." && c.find('/') == std::string::npos
+         && c.find('\0') == std::string::npos;
+}
+
+// True if `path` lies under `folder` once both are made canonical (symbolic
+// links resolved).
+bool
+inside(const fs::path& folder, const fs::path& path)
+{
+  std::error_code ec;
+  const auto root = fs::weakly_canonical(folder, ec);
+  if (ec) {
+    return false;
+  }
+  const auto target = fs::weakly_canonical(path, ec);
+  if (ec) {
+    return false;
+  }
+  const auto rel = target.lexically_relative(root);
+  return !rel.empty() && *rel.begin() != "..";
+}
+
 // Find `components` under `base` case-insensitively: DICOMDIR file IDs are
 // upper-case ISO 9660 names, often copied onto case-sensitive disks lower-case.
+// Nothing outside `base` is returned: a crafted DICOMDIR must not make import
+// read (and then serve) other files of the user.
 std::optional<fs::path>
 resolve_file_id(const fs::path& base, const std::vector<std::string>& components)
 {
+  if (components.empty()) {
+    return std::nullopt;
+  }
+  for (const auto& c : components) {
+    if (!safe_component(c)) {
+      return std::nullopt;
+    }
+  }
   fs::path current = base;
   for (const auto& c : components) {
     const auto exact = current / c;
@@ -65,13 +108,17 @@ resolve_file_id(const fs::path& base, const std::vector<std::string>& components
       return std::nullopt;
     }
   }
+  if (!inside(base, current)) {
+    return std::nullopt;
+  }
   return current;
 }
 
 class Importer
 {
 public:
-  Importer(store::IngestSink& sink, const ProgressFn& progress) : m_sink(sink), m_progress(progress)
+  Importer(store::IngestSink& sink, const ProgressFn& progress, const ImportOptions& options)
+    : m_sink(sink), m_progress(progress), m_options(options)
   {
   }
 
@@ -139,10 +186,14 @@ private:
       for (auto& p : core::split(file_id.c_str(), '\\')) {
         parts.emplace_back(core::trim(p));
       }
-      if (auto found = resolve_file_id(dicomdir.parent_path(), parts)) {
+      if (!std::all_of(parts.begin(), parts.end(), safe_component)) {
+        fail(dicomdir, "referenced file " + std::string(file_id.c_str())
+                         + " refused: a File ID component is empty, '.', '..' or holds '/'");
+      } else if (auto found = resolve_file_id(dicomdir.parent_path(), parts)) {
         m_files.push_back(*found);
       } else {
-        fail(dicomdir, "referenced file " + std::string(file_id.c_str()) + " not found");
+        fail(dicomdir, "referenced file " + std::string(file_id.c_str())
+                         + " not found inside the DICOMDIR's folder");
       }
     }
   }
@@ -236,42 +287,130 @@ private:
     }
     archive_entry* entry = nullptr;
     int rc = ARCHIVE_OK;
-    while ((rc = archive_read_next_header(a, &entry)) == ARCHIVE_OK) {
+    long index = 0;
+    std::uint64_t zip_bytes = 0;
+    bool stop = false;
+    // ARCHIVE_WARN: the entry is readable, but its name could not be
+    // converted (a GBK name without the UTF-8 flag, for one). Still import it.
+    while (!stop && ((rc = archive_read_next_header(a, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN)) {
+      ++index;
       if (archive_entry_filetype(entry) != AE_IFREG) {
         continue;
       }
-      const std::string label = zip.string() + ":" + archive_entry_pathname(entry);
+      const std::string label = zip.string() + ":" + entry_name(entry, index);
       ++m_total;
       const auto tmp = m_sink.spool_path();
-      tmp_extract(a, tmp, label);
+      stop = !tmp_extract(a, tmp, label, zip_bytes);
       ++m_done;
       report();
     }
-    if (rc != ARCHIVE_EOF) {
+    if (!stop && rc != ARCHIVE_EOF) {
       fail(zip, archive_error_string(a) ? archive_error_string(a) : "zip read error");
     }
     archive_read_free(a);
   }
 
-  // Extract the current entry to `tmp`, then import it like a file.
-  void tmp_extract(archive* a, const fs::path& tmp, const std::string& label)
+  // The entry's name for messages: UTF-8 if libarchive can give it, else the
+  // raw bytes, else its position.
+  static std::string entry_name(archive_entry* entry, long index)
   {
-    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    if (const char* utf8 = archive_entry_pathname_utf8(entry)) {
+      return utf8;
+    }
+    if (const char* raw = archive_entry_pathname(entry)) {
+      return raw;
+    }
+    return "entry " + std::to_string(index);
+  }
+
+  // Free bytes on the file system of `dir`, or max if unknown.
+  static std::uint64_t free_bytes(const fs::path& dir)
+  {
+    struct statvfs st{};
+    if (::statvfs(dir.c_str(), &st) != 0) {
+      return UINT64_MAX;
+    }
+    return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+  }
+
+  // Extract the current entry to `tmp` within the byte budgets, then import
+  // it like a file. False if the rest of the zip must not be read (its total
+  // budget is spent or the disk is nearly full).
+  bool tmp_extract(archive* a, const fs::path& tmp, const std::string& label, std::uint64_t& zip_bytes)
+  {
+    const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
       fail(label, std::string("cannot create spool file: ") + std::strerror(errno));
-      return;
+      return true;
     }
-    const int rc = archive_read_data_into_fd(a, fd);
-    ::close(fd);
-    if (rc != ARCHIVE_OK) {
-      fail(label, archive_error_string(a) ? archive_error_string(a) : "cannot extract");
+    std::string error;
+    bool go_on = true;
+    std::uint64_t entry_bytes = 0;
+    std::uint64_t checked_at = 0;
+    std::vector<char> buf(1 << 16);
+    for (;;) {
+      const la_ssize_t n = archive_read_data(a, buf.data(), buf.size());
+      if (n == 0) {
+        break;
+      }
+      if (n < 0) {
+        error = archive_error_string(a) ? archive_error_string(a) : "cannot extract";
+        break;
+      }
+      entry_bytes += static_cast<std::uint64_t>(n);
+      zip_bytes += static_cast<std::uint64_t>(n);
+      if (entry_bytes > m_options.max_entry_bytes) {
+        error = "entry inflates past " + std::to_string(m_options.max_entry_bytes)
+                + " bytes (zip bomb?); skipped";
+        break;
+      }
+      if (zip_bytes > m_options.max_zip_bytes) {
+        error = "zip inflates past " + std::to_string(m_options.max_zip_bytes)
+                + " bytes in total (zip bomb?); rest of the zip skipped";
+        go_on = false;
+        break;
+      }
+      if (entry_bytes - checked_at >= (std::uint64_t(16) << 20) || checked_at == 0) {
+        checked_at = entry_bytes;
+        if (free_bytes(tmp.parent_path()) < m_options.min_free_bytes) {
+          error = "less than " + std::to_string(m_options.min_free_bytes)
+                  + " bytes free on the store's file system; rest of the zip skipped";
+          go_on = false;
+          break;
+        }
+      }
+      const char* p = buf.data();
+      std::size_t left = static_cast<std::size_t>(n);
+      while (left > 0) {
+        const auto w = ::write(fd, p, left);
+        if (w < 0) {
+          if (errno == EINTR) {
+            continue;
+          }
+          error = std::string("cannot write spool file: ") + std::strerror(errno);
+          break;
+        }
+        p += w;
+        left -= static_cast<std::size_t>(w);
+      }
+      if (!error.empty()) {
+        go_on = errno != ENOSPC && errno != EDQUOT;
+        break;
+      }
+    }
+    if (::close(fd) != 0 && error.empty()) {
+      error = std::string("cannot write spool file: ") + std::strerror(errno);
+    }
+    if (!error.empty()) {
+      fail(label, error);
       std::error_code ec;
       fs::remove(tmp, ec);
-      return;
+      return go_on;
     }
     import_file(tmp, label);
     std::error_code ec;
     fs::remove(tmp, ec);
+    return true;
   }
 
   void fail(const fs::path& path, const std::string& why)
@@ -293,6 +432,7 @@ private:
 
   store::IngestSink& m_sink;
   const ProgressFn& m_progress;
+  const ImportOptions& m_options;
   std::vector<fs::path> m_files;
   ImportSummary m_summary;
   long m_done = 0;
@@ -302,9 +442,10 @@ private:
 } // namespace
 
 ImportSummary
-import_paths(const std::vector<fs::path>& paths, store::IngestSink& sink, const ProgressFn& progress)
+import_paths(const std::vector<fs::path>& paths, store::IngestSink& sink, const ProgressFn& progress,
+             const ImportOptions& options)
 {
-  Importer importer(sink, progress);
+  Importer importer(sink, progress, options);
   for (const auto& p : paths) {
     importer.add(p);
   }

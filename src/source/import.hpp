@@ -33,6 +33,16 @@ struct ImportProgress
 
 using ProgressFn = std::function<void(const ImportProgress&)>;
 
+// Limits against zip bombs: extraction goes to the spool, which lives on the
+// store's file system, so an entry that inflates without end would fill it.
+struct ImportOptions
+{
+  std::uint64_t max_entry_bytes = std::uint64_t(4) << 30; // one zip entry, inflated
+  std::uint64_t max_zip_bytes = std::uint64_t(64) << 30;  // all entries of one zip
+  // Stop extracting when the spool's file system has less free space.
+  std::uint64_t min_free_bytes = std::uint64_t(1) << 30;
+};
+
 // Import every path. A DICOMDIR file imports the files it references; a
 // folder is walked recursively (a DICOMDIR inside it is skipped, the files
 // are found by the walk); a .zip is read entry by entry. Files without a
@@ -40,6 +50,7 @@ using ProgressFn = std::function<void(const ImportProgress&)>;
 // Never throws; problems go into the summary.
 ImportSummary import_paths(const std::vector<std::filesystem::path>& paths,
                            store::IngestSink& sink,
-                           const ProgressFn& progress = {});
+                           const ProgressFn& progress = {},
+                           const ImportOptions& options = {});
 
 } // namespace source

@@ -68,7 +68,9 @@ public:
   Counters counters() const;
   std::vector<std::string> problems() const;
 
-  // Called (throttled by the caller) after each change.
+  // Called after each change, from whichever thread made it: the workers of
+  // for_each_parallel() call it concurrently, so it must be thread-safe
+  // (and throttle itself).
   std::function<void(const Counters&)> on_progress;
 
 private:

@@ -3,9 +3,51 @@
 
 #include "source.hpp"
 
-#include <fstream>
+#include <store/errors.hpp>
+
+#include <cerrno>
+#include <cstring>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace source {
+
+core::Result<void>
+write_file(const std::filesystem::path& file, std::string_view data)
+{
+  const auto error = [&](int err) {
+    if (err == ENOSPC || err == EDQUOT) {
+      return core::make_error(store::Errc::disk_full, "cannot write " + file.string() + ": "
+                                                        + std::strerror(err));
+    }
+    return core::make_error(std::error_code(err, std::system_category()), file.string());
+  };
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return error(errno);
+  }
+  const char* p = data.data();
+  std::size_t left = data.size();
+  while (left > 0) {
+    const auto n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) {
+        continue;
+      }
+      const int err = errno;
+      ::close(fd);
+      return error(err);
+    }
+    p += n;
+    left -= static_cast<std::size_t>(n);
+  }
+  // Some file systems (NFS, quotas) report ENOSPC only at close.
+  if (::close(fd) != 0) {
+    return error(errno);
+  }
+  return {};
+}
 
 core::Error
 status_error(const core::Error& e)
@@ -68,13 +110,11 @@ fetch_whole_file(const std::function<core::Result<http::Response>(http::Expect)>
   }
   job.add_bytes(resp->body.size());
   const auto spool = sink.spool_path();
-  {
-    std::ofstream out(spool, std::ios::binary | std::ios::trunc);
-    out.write(resp->body.data(), static_cast<std::streamsize>(resp->body.size()));
-    if (!out) {
-      job.failed(what + ": cannot write " + spool.string());
-      return;
-    }
+  if (auto r = write_file(spool, resp->body); !r) {
+    std::error_code ec;
+    std::filesystem::remove(spool, ec);
+    job.failed(what + ": " + r.error().message());
+    return;
   }
   (void)job.deliver(spool, name);
 }

@@ -26,6 +26,11 @@ bool looks_like_dicom(std::string_view body);
 // reports platforms list among the images), else nullptr.
 const char* picture_kind(std::string_view body);
 
+// Write `data` to `file` (created or truncated, mode 0600), checking
+// every write and the close. ENOSPC/EDQUOT: store::Errc::disk_full, so a
+// full disk is not later mistaken for a cut (malformed) download.
+core::Result<void> write_file(const std::filesystem::path& file, std::string_view data);
+
 // Download one listed file with `send` and deliver it as `name`. A picture
 // is counted as skipped (not an error); anything else that is not DICOM is
 // requested again expecting DICOM, so the client's retries apply to HTML

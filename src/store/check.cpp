@@ -13,14 +13,30 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Move a file we cannot account for out of objects/, never delete it.
+// Move a file we cannot account for out of objects/, never delete it. A
+// file quarantined before under the same name stays: the new one gets the
+// first free suffix .1, .2, ...
 void
 quarantine(const fs::path& root, const fs::path& file, const std::string& relative)
 {
-  auto target = root / "quarantine" / relative;
+  const auto base = root / "quarantine" / relative;
   std::error_code ec;
-  fs::create_directories(target.parent_path(), ec);
-  fs::rename(file, target, ec);
+  fs::create_directories(base.parent_path(), ec);
+  for (int n = 0; n < 10000; ++n) {
+    auto target = base;
+    if (n > 0) {
+      target += "." + std::to_string(n);
+    }
+    auto moved = core::fs::move_no_replace(file, target);
+    if (!moved) {
+      CF_LOG(error, "store", "cannot quarantine " << relative << ": " << moved.error().message());
+      return;
+    }
+    if (*moved) {
+      return;
+    }
+  }
+  CF_LOG(error, "store", "cannot quarantine " << relative << ": too many earlier copies");
 }
 
 } // namespace

@@ -31,7 +31,7 @@ io_error(const fs::path& path, int err = errno)
 int
 lock_file(const fs::path& file)
 {
-  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  const int fd = ::open(file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {
     return -1;
   }
@@ -64,6 +64,14 @@ FileStore::open(const fs::path& root, bool sync)
   std::unique_ptr<FileStore> store(new FileStore);
   store->m_root = root;
   store->m_sync = sync;
+  // A new store root is for its owner only: it holds patient data (S8).
+  std::error_code exists_ec;
+  if (!fs::exists(root, exists_ec)) {
+    if (auto r = core::fs::make_dirs(root); !r) {
+      return r.error();
+    }
+    fs::permissions(root, fs::perms::owner_all, exists_ec);
+  }
   for (const auto* sub : {"objects", "spool", "run"}) {
     if (auto r = core::fs::make_dirs(root / sub); !r) {
       return r.error();

@@ -35,6 +35,11 @@ public:
   // empty. False if it was not indexed.
   virtual core::Result<bool> remove(const std::string& sop_uid) = 0;
 
+  // remove() then add() in one transaction: on failure the old row (if any)
+  // is still there. True if an old row was replaced.
+  virtual core::Result<bool>
+  replace(const dicom::InstanceInfo& info, const StoredFile& file, const Origin& origin) = 0;
+
   // Call `f(sop_uid, relative_path)` for every indexed instance.
   virtual core::Result<void>
   for_each_file(const std::function<void(const std::string&, const std::string&)>& f) = 0;

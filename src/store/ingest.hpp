@@ -15,6 +15,11 @@ struct Origin
   enum class Kind { dimse, source, import };
   Kind kind = Kind::import;
   std::string peer; // calling AE title, module name or import path
+  // Also note the SOP UID in the index's `unqueued` table, in the same
+  // transaction as its row. The forwarding queue deletes the note once the
+  // instance is queued and queues what is left at the next start, so a
+  // failure between storing and queueing loses no forward.
+  bool mark_unqueued = false;
 };
 
 // What the sender claimed in the DIMSE command (PS3.7 9.1.1.1); checked

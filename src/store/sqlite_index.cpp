@@ -103,6 +103,8 @@ CREATE TABLE IF NOT EXISTS instances(
   origin_peer TEXT NOT NULL,
   received_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS instances_series ON instances(series_fk);
+-- Stored but not yet queued for forwarding (Origin::mark_unqueued).
+CREATE TABLE IF NOT EXISTS unqueued(sop_uid TEXT PRIMARY KEY);
 
 -- Counters kept by triggers, so C-FIND's NumberOf*Related* are O(1).
 CREATE TRIGGER IF NOT EXISTS instances_ai AFTER INSERT ON instances BEGIN
@@ -178,41 +180,9 @@ public:
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
       core::sqlite::Transaction tx(m_db);
-      const auto patient = upsert_patient(info);
-      const auto study = upsert_study(info, patient);
-      const auto series = upsert_series(info, study);
-      auto& ins = stmt(R"SQL(
-        INSERT INTO instances(series_fk, sop_uid, sop_class_uid, instance_number, transfer_syntax,
-          path, size, creation_date, creation_time, content_date, content_time, image_comments,
-          number_of_frames, rows, columns, charset, charset_note, origin_kind, origin_peer,
-          received_at)
-        VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
-        ON CONFLICT(sop_uid) DO NOTHING)SQL");
-      Resetter r{ins};
-      ins.bind(1, series)
-        .bind(2, info.sop_instance_uid)
-        .bind(3, info.sop_class_uid)
-        .bind(4, info.instance_number)
-        .bind(5, info.transfer_syntax_uid)
-        .bind(6, file.relative_path)
-        .bind(7, static_cast<std::int64_t>(file.size))
-        .bind(8, info.instance_creation_date)
-        .bind(9, info.instance_creation_time)
-        .bind(10, info.content_date)
-        .bind(11, info.content_time)
-        .bind(12, info.image_comments)
-        .bind(13, info.number_of_frames)
-        .bind(14, info.rows)
-        .bind(15, info.columns)
-        .bind(16, info.specific_character_set)
-        .bind(17, info.charset_note)
-        .bind(18, std::string(origin_name(origin.kind)))
-        .bind(19, origin.peer)
-        .bind(20, core::utc_timestamp());
-      ins.step();
-      const bool added = m_db.changes() > 0;
+      const auto outcome = add_rows(info, file, origin);
       tx.commit();
-      return added ? AddOutcome::added : AddOutcome::already_indexed;
+      return outcome;
     } catch (const std::exception& e) {
       return index_error(e);
     }
@@ -223,25 +193,24 @@ public:
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
       core::sqlite::Transaction tx(m_db);
-      auto& find = stmt(R"SQL(
-        SELECT i.id, s.id, st.id, st.patient_fk FROM instances i
-        JOIN series s ON s.id = i.series_fk JOIN studies st ON st.id = s.study_fk
-        WHERE i.sop_uid = ?)SQL");
-      Resetter r{find};
-      find.bind(1, sop_uid);
-      if (!find.step()) {
-        return false;
-      }
-      const auto instance_id = find.int64(0);
-      const auto series_id = find.int64(1);
-      const auto study_id = find.int64(2);
-      const auto patient_id = find.int64(3);
-      run("DELETE FROM instances WHERE id = ?", instance_id);
-      run("DELETE FROM series WHERE id = ? AND num_instances <= 0", series_id);
-      run("DELETE FROM studies WHERE id = ? AND num_series <= 0", study_id);
-      run("DELETE FROM patients WHERE id = ? AND num_studies <= 0", patient_id);
+      const bool removed = remove_rows(sop_uid);
       tx.commit();
-      return true;
+      return removed;
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  core::Result<bool>
+  replace(const dicom::InstanceInfo& info, const StoredFile& file, const Origin& origin) override
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      core::sqlite::Transaction tx(m_db);
+      const bool removed = remove_rows(info.sop_instance_uid);
+      add_rows(info, file, origin);
+      tx.commit();
+      return removed;
     } catch (const std::exception& e) {
       return index_error(e);
     }
@@ -416,8 +385,8 @@ public:
     }
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
-      auto& q = m_db.stmt(statement->text);
-      Resetter r{q};
+      // Generated SQL: a local statement, never the cache (see Db::stmt()).
+      Stmt q(m_db.handle(), statement->text.c_str());
       for (std::size_t i = 0; i < statement->params.size(); ++i) {
         q.bind(static_cast<int>(i + 1), statement->params[i]);
       }
@@ -445,8 +414,8 @@ public:
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
       std::vector<RetrieveItem> items;
-      auto& q = m_db.stmt(statement->text);
-      Resetter r{q};
+      // Generated SQL: a local statement, never the cache (see Db::stmt()).
+      Stmt q(m_db.handle(), statement->text.c_str());
       for (std::size_t i = 0; i < statement->params.size(); ++i) {
         q.bind(static_cast<int>(i + 1), statement->params[i]);
       }
@@ -460,6 +429,75 @@ public:
   }
 
 private:
+  // The body of add(), inside the caller's transaction.
+  AddOutcome add_rows(const dicom::InstanceInfo& info, const StoredFile& file, const Origin& origin)
+  {
+    const auto patient = upsert_patient(info);
+    const auto study = upsert_study(info, patient);
+    const auto series = upsert_series(info, study);
+    auto& ins = stmt(R"SQL(
+      INSERT INTO instances(series_fk, sop_uid, sop_class_uid, instance_number, transfer_syntax,
+        path, size, creation_date, creation_time, content_date, content_time, image_comments,
+        number_of_frames, rows, columns, charset, charset_note, origin_kind, origin_peer,
+        received_at)
+      VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)
+      ON CONFLICT(sop_uid) DO NOTHING)SQL");
+    Resetter r{ins};
+    ins.bind(1, series)
+      .bind(2, info.sop_instance_uid)
+      .bind(3, info.sop_class_uid)
+      .bind(4, info.instance_number)
+      .bind(5, info.transfer_syntax_uid)
+      .bind(6, file.relative_path)
+      .bind(7, static_cast<std::int64_t>(file.size))
+      .bind(8, info.instance_creation_date)
+      .bind(9, info.instance_creation_time)
+      .bind(10, info.content_date)
+      .bind(11, info.content_time)
+      .bind(12, info.image_comments)
+      .bind(13, info.number_of_frames)
+      .bind(14, info.rows)
+      .bind(15, info.columns)
+      .bind(16, info.specific_character_set)
+      .bind(17, info.charset_note)
+      .bind(18, std::string(origin_name(origin.kind)))
+      .bind(19, origin.peer)
+      .bind(20, core::utc_timestamp());
+    ins.step();
+    const bool added = m_db.changes() > 0;
+    if (added && origin.mark_unqueued) {
+      auto& note = stmt("INSERT OR IGNORE INTO unqueued(sop_uid) VALUES(?)");
+      Resetter rn{note};
+      note.bind(1, info.sop_instance_uid);
+      note.step();
+    }
+    return added ? AddOutcome::added : AddOutcome::already_indexed;
+  }
+
+  // The body of remove(), inside the caller's transaction.
+  bool remove_rows(const std::string& sop_uid)
+  {
+    auto& find = stmt(R"SQL(
+      SELECT i.id, s.id, st.id, st.patient_fk FROM instances i
+      JOIN series s ON s.id = i.series_fk JOIN studies st ON st.id = s.study_fk
+      WHERE i.sop_uid = ?)SQL");
+    Resetter r{find};
+    find.bind(1, sop_uid);
+    if (!find.step()) {
+      return false;
+    }
+    const auto instance_id = find.int64(0);
+    const auto series_id = find.int64(1);
+    const auto study_id = find.int64(2);
+    const auto patient_id = find.int64(3);
+    run("DELETE FROM unqueued WHERE sop_uid = (SELECT sop_uid FROM instances WHERE id = ?)", instance_id);
+    run("DELETE FROM instances WHERE id = ?", instance_id);
+    run("DELETE FROM series WHERE id = ? AND num_instances <= 0", series_id);
+    run("DELETE FROM studies WHERE id = ? AND num_series <= 0", study_id);
+    run("DELETE FROM patients WHERE id = ? AND num_studies <= 0", patient_id);
+    return true;
+  }
+
   core::Result<std::vector<InstanceRow>> select_instances(const std::string& where,
                                                           const std::string& value)
   {

@@ -48,7 +48,23 @@ Store::open(const Options& options)
   if (!index) {
     return index.error();
   }
-  std::unique_ptr<Store> store(new Store(options, std::move(*files), std::move(*index)));
+  return open(options, std::move(*files), std::move(*index));
+}
+
+core::Result<std::unique_ptr<Store>>
+Store::open(const Options& options, std::unique_ptr<Index> index)
+{
+  auto files = FileStore::open(options.root, options.sync);
+  if (!files) {
+    return files.error();
+  }
+  return open(options, std::move(*files), std::move(index));
+}
+
+core::Result<std::unique_ptr<Store>>
+Store::open(const Options& options, std::unique_ptr<FileStore> files, std::unique_ptr<Index> index)
+{
+  std::unique_ptr<Store> store(new Store(options, std::move(files), std::move(index)));
   if (store->m_files->crashed_before()) {
     CF_LOG(warn, "store", "previous process did not close the store; checking files against index");
     auto report = store->check(true);
@@ -148,63 +164,43 @@ Store::ingest_checked(const fs::path& file, const Origin& origin, const dicom::I
   }
 
   if (m_options.duplicates == DuplicatePolicy::replace) {
-    auto existing = m_index->instance(info.sop_instance_uid);
-    if (!existing) {
-      return existing.error();
+    return replace_checked(file, origin, info, out);
+  }
+  auto moved = core::fs::move_no_replace(file, target);
+  if (!moved) {
+    return file_error(moved.error());
+  }
+  if (!*moved) {
+    // Already stored. The first copy wins; make sure it is indexed (it may
+    // be an orphan left by a crash between rename and index).
+    std::error_code ec;
+    fs::remove(file, ec);
+    auto present = m_index->instance(info.sop_instance_uid);
+    if (!present) {
+      return present.error();
     }
-    if (auto r = core::fs::move_replace(file, target); !r) {
-      return file_error(r.error());
-    }
-    if (m_options.sync) {
-      if (auto r = core::fs::sync_dir(target.parent_path()); !r) {
-        return file_error(r.error());
-      }
-    }
-    if (existing->has_value()) {
-      // Same file name (it derives from the UID); re-index from the new file.
-      if (auto r = m_index->remove(info.sop_instance_uid); !r) {
-        return r.error();
-      }
-      out.replaced = true;
-    }
-  } else {
-    auto moved = core::fs::move_no_replace(file, target);
-    if (!moved) {
-      return file_error(moved.error());
-    }
-    if (!*moved) {
-      // Already stored. The first copy wins; make sure it is indexed (it may
-      // be an orphan left by a crash between rename and index).
-      std::error_code ec;
-      fs::remove(file, ec);
-      auto present = m_index->instance(info.sop_instance_uid);
-      if (!present) {
-        return present.error();
-      }
-      if (!present->has_value()) {
-        dicom::ReadOptions read_options;
-        read_options.fallback_charset = m_options.fallback_charset;
-        auto first = dicom::read_instance_info(target, read_options);
-        auto first_size = core::fs::file_size(target);
-        if (first && first_size) {
-          if (auto r = m_index->add(*first, {relative, *first_size}, origin); !r) {
-            return r.error();
-          }
+    if (!present->has_value()) {
+      dicom::ReadOptions read_options;
+      read_options.fallback_charset = m_options.fallback_charset;
+      auto first = dicom::read_instance_info(target, read_options);
+      auto first_size = core::fs::file_size(target);
+      if (first && first_size) {
+        if (auto r = m_index->add(*first, {relative, *first_size}, origin); !r) {
+          return r.error();
         }
       }
-      if (m_options.duplicates == DuplicatePolicy::reject) {
-        return core::make_error(Errc::duplicate_rejected, info.sop_instance_uid);
-      }
-      out.duplicate = true;
-      return out;
     }
-    if (m_options.sync) {
-      if (auto r = core::fs::sync_dir(target.parent_path()); !r) {
-        return file_error(r.error());
-      }
+    if (m_options.duplicates == DuplicatePolicy::reject) {
+      return core::make_error(Errc::duplicate_rejected, info.sop_instance_uid);
+    }
+    out.duplicate = true;
+    return out;
+  }
+  if (m_options.sync) {
+    if (auto r = core::fs::sync_dir(target.parent_path()); !r) {
+      return file_error(r.error());
     }
   }
-
   auto added = m_index->add(info, {relative, *size}, origin);
   if (!added) {
     // Keep files and index in agreement: the sender gets a failure and may
@@ -213,10 +209,66 @@ Store::ingest_checked(const fs::path& file, const Origin& origin, const dicom::I
     fs::remove(target, ec);
     return added.error();
   }
-  if (*added == AddOutcome::already_indexed && !out.replaced) {
+  if (*added == AddOutcome::already_indexed) {
     // Row existed but the file did not (repaired by check); now it does.
     CF_LOG(warn, "store", "instance " << info.sop_instance_uid << " was indexed without its file; file restored");
   }
+  return out;
+}
+
+// Policy replace. The old file moves to a side name first and comes back if
+// anything fails, and the index swaps the rows in one transaction: a failed
+// replace leaves the instance as it was stored before.
+core::Result<Ingested>
+Store::replace_checked(const fs::path& file, const Origin& origin, const dicom::InstanceInfo& info,
+                       Ingested out)
+{
+  const auto relative = FileStore::relative_path_for(info.sop_instance_uid);
+  const auto target = m_files->absolute(relative);
+  auto size = core::fs::file_size(file);
+  if (!size) {
+    return file_error(size.error());
+  }
+  auto side = target;
+  side += ".replaced";
+  std::error_code ec;
+  const bool had_file = fs::exists(target, ec);
+  if (had_file) {
+    if (auto r = core::fs::move_replace(target, side); !r) {
+      return file_error(r.error());
+    }
+  }
+  // Put the old file back (or clear the new one) after a failure.
+  auto restore = [&] {
+    if (had_file) {
+      (void)core::fs::move_replace(side, target);
+    } else {
+      std::error_code ignored;
+      fs::remove(target, ignored);
+    }
+    if (m_options.sync) {
+      (void)core::fs::sync_dir(target.parent_path());
+    }
+  };
+  if (auto r = core::fs::move_replace(file, target); !r) {
+    restore();
+    return file_error(r.error());
+  }
+  if (m_options.sync) {
+    if (auto r = core::fs::sync_dir(target.parent_path()); !r) {
+      restore();
+      return file_error(r.error());
+    }
+  }
+  auto replaced = m_index->replace(info, {relative, *size}, origin);
+  if (!replaced) {
+    restore();
+    return replaced.error();
+  }
+  if (had_file) {
+    fs::remove(side, ec);
+  }
+  out.replaced = *replaced;
   return out;
 }
 

@@ -51,6 +51,10 @@ public:
   // Open the store under `options.root`. If a previous process crashed,
   // runs check(repair = true) first and logs what it fixed.
   static core::Result<std::unique_ptr<Store>> open(const Options& options);
+  // The same with an index of the caller's (tests wrap the SQLite index to
+  // make it fail).
+  static core::Result<std::unique_ptr<Store>> open(const Options& options,
+                                                    std::unique_ptr<Index> index);
   ~Store() override;
 
   std::filesystem::path spool_path() override;
@@ -81,9 +85,16 @@ private:
         std::unique_ptr<FileStore> files,
         std::unique_ptr<Index> index);
 
+  static core::Result<std::unique_ptr<Store>>
+  open(const Options& options, std::unique_ptr<FileStore> files, std::unique_ptr<Index> index);
+
   core::Result<Ingested> ingest_checked(const std::filesystem::path& file,
                                         const Origin& origin,
                                         const dicom::InstanceInfo& info);
+  core::Result<Ingested> replace_checked(const std::filesystem::path& file,
+                                         const Origin& origin,
+                                         const dicom::InstanceInfo& info,
+                                         Ingested out);
 
   Options m_options;
   std::unique_ptr<FileStore> m_files;

@@ -395,6 +395,28 @@ def test_wrong_password(study, replicas, node_factory):
     assert not replica.requests("viewimage")
 
 
+def test_password_file(study, replicas, node_factory, tmp_path):
+    """--password-file: the password stays out of the process list (S12)."""
+    replica = replicas(study)
+    node = make_node(node_factory)
+    base = ["fetch", replica.share_url] + replica.resolve_args()
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not-it\n")
+    assert_one_line_failure(node.cli(*base, "--password-file", str(wrong), timeout=300), "wrong password")
+    right = tmp_path / "right"
+    right.write_text(replica.password + "\n")
+    assert_complete(node.cli(*base, "--password-file", str(right), timeout=300), node, study, stored=16)
+
+
+def test_error_lines_carry_no_query(study, replicas, node_factory):
+    """Share capabilities live in the query of many links: error lines drop it (S12)."""
+    replica = replicas(study, "hinacom", ["--fault", "share:status:404"])
+    node = make_node(node_factory)
+    result = fetch(node, replica, url=replica.share_url + "?token=SECRET42#frag")
+    assert result.returncode == 1, describe(result)
+    assert "SECRET42" not in result.stderr and "frag" not in result.stderr, describe(result)
+
+
 def test_cancelled_share(study, replicas, node_factory):
     replica = replicas(study, "hinacom", ["--cancelled"])
     node = make_node(node_factory)
