@@ -326,7 +326,7 @@ redact_url(const std::string& url)
   }
   // Hinacom share links: /t/<32 hex digits> is the capability itself.
   constexpr std::size_t k_token = 32;
-  for (std::size_t pos = out.find("/t/"); pos != std::string::npos; pos = out.find("/t/", pos + 1)) {
+  for (auto pos = out.find("/t/"); pos != std::string::npos; pos = out.find("/t/", pos + 1)) {
     const std::size_t first = pos + 3;
     std::size_t end = first;
     while (end < out.size() && hex_value(out[end]) >= 0) {

@@ -583,8 +583,8 @@ TEST_SUITE("dicom::reassemble")
     testutil::TempDir dir;
     const auto out = dir.path() / "huge.dcm";
 
-    const auto r =
-      dicom::reassemble(testutil::render_tags(ct), std::string_view(static_cast<char*>(map), size), out);
+    const std::string_view body(static_cast<char*>(map), size);
+    const auto r = dicom::reassemble(testutil::render_tags(ct), body, out);
 
     munmap(map, size);
     REQUIRE_FALSE(r);

@@ -968,7 +968,8 @@ TEST_SUITE("http::url redaction")
           == "https://h.example/t/<token>/ImageViewer/StudyView");
     // Not 32 hex digits: not a token.
     CHECK(http::redact_url("https://h.example/t/abc") == "https://h.example/t/abc");
-    CHECK(http::redact_url("https://h.example/t/" + token + "0") == "https://h.example/t/" + token + "0");
+    const std::string longer = "https://h.example/t/" + token + "0";
+    CHECK(http::redact_url(longer) == longer);
     CHECK(http::redact_url("") == "");
   }
 
