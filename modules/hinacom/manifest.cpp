@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "manifest.hpp"
 
+#include <http/url.hpp>
 #include <source/source.hpp>
 
 #include <nlohmann/json.hpp>
@@ -143,7 +144,7 @@ viewer_base(const std::string& final_url)
 {
   const auto at = final_url.find("/ImageViewer/StudyView");
   if (at == std::string::npos) {
-    return changed("viewer URL has no /ImageViewer/StudyView: " + final_url);
+    return changed("viewer URL has no /ImageViewer/StudyView: " + http::redact_url(final_url));
   }
   return final_url.substr(0, at + 1);
 }

@@ -36,6 +36,9 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* k_host = "qr.szjudianyun.com";
 constexpr const char* k_default_server = "http://qinniaofu.coolingesaving.com:63001";
+// Largest WebSocket message read (one DICOM file). Beast refuses more with
+// websocket::error::message_too_big.
+constexpr std::size_t k_max_message = std::size_t{64} << 20;
 
 std::string
 random_alnum(std::size_t n)
@@ -133,7 +136,9 @@ public:
               "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/143.0");
       req.set(beast::http::field::cookie, cookie);
     }));
-    m_ws.read_message_max(512u << 20);
+    // One message carries one DICOM file; the cap bounds what a hostile
+    // plain-http server can make each worker hold (S5).
+    m_ws.read_message_max(k_max_message);
     websocket::response_type response;
     ec = run([&](auto done) { m_ws.async_handshake(response, host + ":" + port, target, done); });
     if (ec) {

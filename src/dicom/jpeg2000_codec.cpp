@@ -21,7 +21,10 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <exception>
+#include <functional>
 #include <memory>
+#include <new>
 #include <string>
 #include <utility>
 #include <vector>
@@ -108,7 +111,11 @@ read_layout(DcmItem& item, Layout& out)
   OFString pi;
   item.findAndGetOFString(DCM_PhotometricInterpretation, pi);
   out.photometric = pi.c_str();
-  if (out.frame_bytes() * out.frames >= 0xFFFFFFFEULL) {
+  // The total, padded to even length, must fit the 32-bit value length of
+  // native Pixel Data (PS3.5 7.1.1), so at most 0xFFFFFFFD bytes. Divided,
+  // not multiplied: frame_bytes() reaches 2^50 and frames 2^31, and a
+  // wrapped product would size the buffer too small.
+  if (out.frames > 0xFFFFFFFDULL / out.frame_bytes()) {
     return failure("decoded pixel data would exceed 4 GiB");
   }
   return EC_Normal;
@@ -267,7 +274,9 @@ decode_codestream(const std::vector<Uint8>& bytes, const Layout& layout, Uint8* 
     return failure("fragment does not start with a codestream (SOC/SIZ) or a JP2 signature");
   }
   std::string error;
-  const auto image = openjpeg::decode(bytes.data(), bytes.size(), error);
+  const openjpeg::Expected expected{layout.columns, layout.rows, layout.samples,
+                                    layout.bits_allocated};
+  const auto image = openjpeg::decode(bytes.data(), bytes.size(), expected, error);
   if (!image) {
     return failure(error);
   }
@@ -328,6 +337,28 @@ decode_codestream(const std::vector<Uint8>& bytes, const Layout& layout, Uint8* 
 
 // --- the DCMTK codec ----------------------------------------------------------
 
+} // namespace
+
+OFCondition
+detail::guarded_codec_call(const std::function<OFCondition()>& body) noexcept
+{
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return EC_MemoryExhausted;
+  } catch (const std::exception& e) {
+    try {
+      return failure(e.what());
+    } catch (...) {
+      return EC_MemoryExhausted;
+    }
+  } catch (...) {
+    return EC_IllegalCall;
+  }
+}
+
+namespace {
+
 class Jpeg2000Parameter : public DcmCodecParameter
 {
 public:
@@ -356,6 +387,32 @@ public:
                      const DcmCodecParameter* /*cp*/,
                      const DcmStack& stack,
                      OFBool& remove_old_rep) const override
+  {
+    // DCMTK's codec list is no place for an exception (bad_alloc).
+    return detail::guarded_codec_call(
+      [&] { return decode_all(seq, out, stack, remove_old_rep); });
+  }
+
+  OFCondition decodeFrame(const DcmRepresentationParameter* /*from_param*/,
+                          DcmPixelSequence* seq,
+                          const DcmCodecParameter* /*cp*/,
+                          DcmItem* dataset,
+                          Uint32 frame_no,
+                          Uint32& start_fragment,
+                          void* buffer,
+                          Uint32 buffer_size,
+                          OFString& decompressed_color_model) const override
+  {
+    return detail::guarded_codec_call([&] {
+      return decode_one(seq, dataset, frame_no, start_fragment, buffer, buffer_size,
+                        decompressed_color_model);
+    });
+  }
+
+  OFCondition decode_all(DcmPixelSequence* seq,
+                         DcmPolymorphOBOW& out,
+                         const DcmStack& stack,
+                         OFBool& remove_old_rep) const
   {
     // The stack ends with the pixel data element; below it, its dataset or item.
     DcmStack local(stack);
@@ -413,15 +470,13 @@ public:
     return EC_Normal;
   }
 
-  OFCondition decodeFrame(const DcmRepresentationParameter* /*from_param*/,
-                          DcmPixelSequence* seq,
-                          const DcmCodecParameter* /*cp*/,
-                          DcmItem* dataset,
-                          Uint32 frame_no,
-                          Uint32& start_fragment,
-                          void* buffer,
-                          Uint32 buffer_size,
-                          OFString& decompressed_color_model) const override
+  OFCondition decode_one(DcmPixelSequence* seq,
+                         DcmItem* dataset,
+                         Uint32 frame_no,
+                         Uint32& start_fragment,
+                         void* buffer,
+                         Uint32 buffer_size,
+                         OFString& decompressed_color_model) const
   {
     if (seq == nullptr || dataset == nullptr || buffer == nullptr) {
       return EC_IllegalCall;

@@ -55,35 +55,6 @@ source_seek(OPJ_OFF_T n, void* user)
   return OPJ_TRUE;
 }
 
-// The first few errors are kept (the first is usually the cause, later ones
-// the consequences); all go to the debug log.
-struct Errors
-{
-  std::string text;
-  int count = 0;
-};
-
-void
-on_error(const char* message, void* user)
-{
-  auto& errors = *static_cast<Errors*>(user);
-  std::string line(message);
-  while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) {
-    line.pop_back();
-  }
-  CF_LOG(debug, "dicom", "OpenJPEG error: " << line);
-  if (errors.count < 3) {
-    errors.text += (errors.count == 0 ? "" : "; ") + line;
-  }
-  ++errors.count;
-}
-
-void
-on_warning(const char* message, void*)
-{
-  CF_LOG(debug, "dicom", "OpenJPEG warning: " << message);
-}
-
 void
 on_info(const char*, void*)
 {
@@ -107,6 +78,65 @@ struct StreamDeleter
 
 } // namespace
 
+// The first few errors are kept (the first is usually the cause, later ones
+// the consequences); all go to the debug log. Nothing may throw out of a C
+// callback, so a failure to record one is dropped.
+void
+on_error(const char* message, void* user) noexcept
+{
+  try {
+    auto& errors = *static_cast<Errors*>(user);
+    std::string line(message);
+    while (!line.empty() && (line.back() == '\n' || line.back() == ' ')) {
+      line.pop_back();
+    }
+    CF_LOG(debug, "dicom", "OpenJPEG error: " << line);
+    if (errors.count < 3) {
+      errors.text += (errors.count == 0 ? "" : "; ") + line;
+    }
+    ++errors.count;
+  } catch (...) {
+  }
+}
+
+void
+on_warning(const char* message, void*) noexcept
+{
+  try {
+    CF_LOG(debug, "dicom", "OpenJPEG warning: " << std::string(message));
+  } catch (...) {
+  }
+}
+
+std::optional<std::string>
+refuse_size(std::uint64_t width, std::uint64_t height, std::uint64_t components,
+            unsigned precision, const Expected& expected)
+{
+  const auto dims = [](std::uint64_t w, std::uint64_t h, std::uint64_t c) {
+    return std::to_string(w) + "x" + std::to_string(h) + "x" + std::to_string(c);
+  };
+  const auto differs = [](std::uint64_t got, std::uint32_t want) {
+    return want != 0 && got != want;
+  };
+  if (differs(width, expected.width) || differs(height, expected.height)
+      || differs(components, expected.components)) {
+    return "the codestream declares " + dims(width, height, components)
+           + " (columns x rows x samples), the dataset says "
+           + dims(expected.width, expected.height, expected.components);
+  }
+  if (expected.max_precision != 0 && precision > expected.max_precision) {
+    return "the codestream declares " + std::to_string(precision)
+           + "-bit samples, more than BitsAllocated " + std::to_string(expected.max_precision);
+  }
+  // No overflow: each factor is below 2^32 and the first product is checked.
+  if (width == 0 || height == 0 || components == 0 || width * height > k_max_samples
+      || width * height * components > k_max_samples) {
+    return "the codestream declares " + dims(width, height, components)
+           + " samples, outside 1 to " + std::to_string(k_max_samples);
+  }
+  return std::nullopt;
+}
+
 bool
 is_jp2(const std::uint8_t* data, std::size_t size)
 {
@@ -117,7 +147,7 @@ is_jp2(const std::uint8_t* data, std::size_t size)
 }
 
 Image
-decode(const std::uint8_t* data, std::size_t size, std::string& error)
+decode(const std::uint8_t* data, std::size_t size, const Expected& expected, std::string& error)
 {
   Errors errors;
   const auto failed = [&](const char* what) {
@@ -151,6 +181,17 @@ decode(const std::uint8_t* data, std::size_t size, std::string& error)
   Image image(raw);
   if (!header_ok || !image) {
     return failed("cannot read codestream header");
+  }
+  unsigned precision = 0;
+  for (OPJ_UINT32 c = 0; c < image->numcomps; ++c) {
+    precision = std::max<unsigned>(precision, image->comps[c].prec);
+  }
+  if (const auto refusal =
+        refuse_size(std::uint64_t{image->x1} - std::min(image->x0, image->x1),
+                    std::uint64_t{image->y1} - std::min(image->y0, image->y1), image->numcomps,
+                    precision, expected)) {
+    error = *refusal;
+    return Image();
   }
   if (!opj_decode(codec.get(), stream.get(), image.get())
       || !opj_end_decompress(codec.get(), stream.get())) {

@@ -512,13 +512,13 @@ struct Decoded
 // data must decode, not only announce its size). Errors name OpenJPEG's
 // first complaint.
 core::Result<Decoded>
-decode(std::string_view codestream)
+decode(std::string_view codestream, const openjpeg::Expected& expected)
 {
   const auto fail = [](const std::string& what) {
     return core::make_error(Errc::malformed, "JPEG 2000: " + what);
   };
   std::string error;
-  const auto image = openjpeg::decode(bytes_of(codestream), codestream.size(), error);
+  const auto image = openjpeg::decode(bytes_of(codestream), codestream.size(), expected, error);
   if (!image) {
     return fail(error);
   }
@@ -641,12 +641,24 @@ append_value(DcmDataset& ds, const DcmTagKey& key, const std::string& value)
   ds.putAndInsertString(key, (current.empty() ? value : current + "\\" + value).c_str());
 }
 
+// Whether `size` bytes, padded to even length, fit a 32-bit value or item
+// length; 0xFFFFFFFF is the undefined length (PS3.5 7.1.1, A.4).
+bool
+fits_one_value(std::uint64_t size)
+{
+  return size <= 0xFFFFFFFDULL;
+}
+
 // Pixel Data of one JPEG 2000 codestream: encapsulated (PS3.5 A.4) with an
 // empty Basic Offset Table and the codestream as one fragment, padded to
 // even length.
 OFCondition
 put_encapsulated(DcmDataset& ds, E_TransferSyntax xfer, std::string_view codestream)
 {
+  if (!fits_one_value(codestream.size())) {
+    return makeOFCondition(EC_TooManyBytesRequested.theModule, EC_TooManyBytesRequested.theCode,
+                           OF_error, "JPEG 2000 codestream exceeds 4 GiB");
+  }
   auto seq = std::make_unique<DcmPixelSequence>(DCM_PixelSequenceTag);
   if (OFCondition cond = seq->insert(new DcmPixelItem(DCM_PixelItemTag)); cond.bad()) {
     return cond;
@@ -719,6 +731,12 @@ size_text(std::uint64_t bytes)
 core::Result<E_TransferSyntax>
 add_pixels(DcmDataset& ds, std::string_view pixels, Reassembled& result)
 {
+  // Checked first, before a decode of gigabytes: neither a fragment nor a
+  // native value can hold it.
+  if (!fits_one_value(pixels.size())) {
+    return core::make_error(Errc::malformed,
+                            "pixel body of " + size_text(pixels.size()) + " exceeds 4 GiB");
+  }
   const std::string_view codestream = jpeg2000_codestream(pixels);
   std::optional<core::Error> j2k_error;
   if (!codestream.empty()) {
@@ -731,7 +749,19 @@ add_pixels(DcmDataset& ds, std::string_view pixels, Reassembled& result)
       if (!layout) {
         return layout.error();
       }
-      auto decoded = decode(codestream);
+      // The SIZ marker must describe the image the tags describe before
+      // OpenJPEG sizes its buffers from it (one codestream, one frame:
+      // PS3.5 A.4.4).
+      const openjpeg::Expected tags{layout->columns, layout->rows, layout->samples,
+                                    layout->bits_allocated};
+      auto refusal = openjpeg::refuse_size(header->width, header->height, header->components,
+                                           header->precision, tags);
+      if (!refusal && layout->frames != 1) {
+        refusal = "one codestream for " + std::to_string(layout->frames) + " frames";
+      }
+      auto decoded = refusal ? core::Result<Decoded>(core::make_error(
+                                 Errc::malformed, "JPEG 2000: " + *refusal))
+                             : decode(codestream, tags);
       if (!decoded) {
         j2k_error = decoded.error();
       } else {
@@ -804,9 +834,6 @@ add_pixels(DcmDataset& ds, std::string_view pixels, Reassembled& result)
         + "x" + std::to_string(layout->columns) + "x" + std::to_string(layout->samples)
         + " samples of " + std::to_string(layout->bits_allocated) + " bits x "
         + std::to_string(layout->frames) + " frame(s) need " + size_text(expected));
-  }
-  if (pixels.size() >= 0xFFFFFFFEULL) {
-    return core::make_error(Errc::malformed, "native pixel body exceeds 4 GiB");
   }
   // Native data cannot be in a JPEG 2000 colour space (PS3.3 C.7.6.3.1.2):
   // the platform decoded it to RGB.

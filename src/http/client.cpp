@@ -229,9 +229,14 @@ backoff_delay(std::chrono::milliseconds base, int failed_tries, std::chrono::mil
 }
 
 // What the callbacks of one transfer fill in. All on the sending thread.
+// The callbacks are called from libcurl's C code: nothing may throw out of
+// them, so a failure is noted here and the transfer aborted.
 struct Transfer
 {
   Response response;
+  std::uint64_t max_body = 0;
+  bool too_large = false;          // on_body refused more than max_body bytes
+  std::string callback_error;      // an exception caught in a callback
   std::atomic<std::uint64_t>* bytes = nullptr;
   const std::atomic<bool>* cancelled = nullptr;
   // Set once a request is on its way (connected, TLS done), refreshed by
@@ -240,35 +245,51 @@ struct Transfer
   curl_off_t uploaded = 0;
 };
 
+// Returning less than size * count makes libcurl fail with CURLE_WRITE_ERROR.
 std::size_t
-on_body(char* data, std::size_t size, std::size_t count, void* user)
+on_body(char* data, std::size_t size, std::size_t count, void* user) noexcept
 {
   auto* transfer = static_cast<Transfer*>(user);
-  transfer->response.body.append(data, size * count);
-  *transfer->bytes += size * count;
+  const std::size_t n = size * count;
+  if (n > transfer->max_body || transfer->response.body.size() > transfer->max_body - n) {
+    transfer->too_large = true;
+    return 0;
+  }
+  try {
+    transfer->response.body.append(data, n);
+  } catch (const std::exception& e) {
+    transfer->callback_error = e.what();
+    return 0;
+  }
+  *transfer->bytes += n;
   transfer->last_activity = std::chrono::steady_clock::now();
-  return size * count;
+  return n;
 }
 
 // Called once per header line, for every response of the transfer
 // (redirects, 100 Continue, trailers): a status line starts a new set.
 std::size_t
-on_header(char* data, std::size_t size, std::size_t count, void* user)
+on_header(char* data, std::size_t size, std::size_t count, void* user) noexcept
 {
   auto* transfer = static_cast<Transfer*>(user);
   transfer->last_activity = std::chrono::steady_clock::now();
-  const std::string line(data, size * count);
-  if (line.compare(0, 5, "HTTP/") == 0) {
-    transfer->response.headers.clear();
-  } else if (const auto colon = line.find(':'); colon != std::string::npos && colon > 0) {
-    transfer->response.headers.emplace(lower(trim(line.substr(0, colon))),
-                                       trim(line.substr(colon + 1)));
+  try {
+    const std::string line(data, size * count);
+    if (line.compare(0, 5, "HTTP/") == 0) {
+      transfer->response.headers.clear();
+    } else if (const auto colon = line.find(':'); colon != std::string::npos && colon > 0) {
+      transfer->response.headers.emplace(lower(trim(line.substr(0, colon))),
+                                         trim(line.substr(colon + 1)));
+    }
+  } catch (const std::exception& e) {
+    transfer->callback_error = e.what();
+    return 0;
   }
   return size * count;
 }
 
 int
-on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t uploaded)
+on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t uploaded) noexcept
 {
   auto* transfer = static_cast<Transfer*>(user);
   if (uploaded != transfer->uploaded) {
@@ -280,7 +301,7 @@ on_progress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t uploaded)
 
 // Connected, about to send a request (also after each redirect).
 int
-on_request_ready(void* user, char*, char*, int, int)
+on_request_ready(void* user, char*, char*, int, int) noexcept
 {
   static_cast<Transfer*>(user)->last_activity = std::chrono::steady_clock::now();
   return CURL_PREREQFUNC_OK;
@@ -333,6 +354,22 @@ struct Outcome
 
 } // namespace
 
+std::uint64_t
+default_max_body(Expect expect)
+{
+  constexpr std::uint64_t k_mib = 1024 * 1024;
+  switch (expect) {
+  case Expect::json:
+  case Expect::html:
+    return 256 * k_mib;
+  case Expect::any:
+  case Expect::dicom:
+  case Expect::jpeg2000_or_raw:
+    break;
+  }
+  return 2048 * k_mib;
+}
+
 void
 global_init()
 {
@@ -378,8 +415,10 @@ private:
   bool sleep_for(std::chrono::milliseconds delay);
   core::Error cancelled_error(const std::string& url) const;
 
-  static void lock(CURL*, curl_lock_data data, curl_lock_access, void* user);
-  static void unlock(CURL*, curl_lock_data data, void* user);
+  // noexcept: a failing mutex ends the process rather than unwinding
+  // through libcurl.
+  static void lock(CURL*, curl_lock_data data, curl_lock_access, void* user) noexcept;
+  static void unlock(CURL*, curl_lock_data data, void* user) noexcept;
 
   const Options m_options;
   std::array<std::mutex, CURL_LOCK_DATA_LAST> m_share_locks;
@@ -432,15 +471,21 @@ Client::Impl::~Impl()
 }
 
 void
-Client::Impl::lock(CURL*, curl_lock_data data, curl_lock_access, void* user)
+Client::Impl::lock(CURL*, curl_lock_data data, curl_lock_access, void* user) noexcept
 {
-  static_cast<Impl*>(user)->m_share_locks.at(static_cast<std::size_t>(data)).lock();
+  auto& locks = static_cast<Impl*>(user)->m_share_locks;
+  if (static_cast<std::size_t>(data) < locks.size()) {
+    locks[static_cast<std::size_t>(data)].lock();
+  }
 }
 
 void
-Client::Impl::unlock(CURL*, curl_lock_data data, void* user)
+Client::Impl::unlock(CURL*, curl_lock_data data, void* user) noexcept
 {
-  static_cast<Impl*>(user)->m_share_locks.at(static_cast<std::size_t>(data)).unlock();
+  auto& locks = static_cast<Impl*>(user)->m_share_locks;
+  if (static_cast<std::size_t>(data) < locks.size()) {
+    locks[static_cast<std::size_t>(data)].unlock();
+  }
 }
 
 core::Result<Response>
@@ -500,6 +545,8 @@ Outcome
 Client::Impl::perform(Conn& conn, const Request& request, const std::string& url)
 {
   Transfer transfer;
+  transfer.max_body =
+    request.max_body_bytes != 0 ? request.max_body_bytes : default_max_body(request.expect);
   transfer.bytes = &stats.bytes;
   transfer.cancelled = &m_cancelled;
   curl_slist* headers = header_list(request);
@@ -553,10 +600,24 @@ Client::Impl::perform(Conn& conn, const Request& request, const std::string& url
   curl_easy_getinfo(conn.easy, CURLINFO_EFFECTIVE_URL, &effective);
   response.url = effective != nullptr ? effective : url;
   curl_easy_getinfo(conn.easy, CURLINFO_RESPONSE_CODE, &response.status);
+  // Error details end up in logs: no query, fragment or path token (S12).
+  const std::string shown = redact_url(response.url);
 
   Outcome outcome;
   if (m_cancelled) {
     outcome.error = cancelled_error(response.url);
+    return outcome;
+  }
+  if (transfer.too_large || result == CURLE_FILESIZE_EXCEEDED) {
+    // Not retried: the next try would be as large.
+    outcome.error = core::make_error(Errc::transfer_failed,
+                                     "response larger than " + std::to_string(transfer.max_body)
+                                       + " bytes from " + shown);
+    return outcome;
+  }
+  if (!transfer.callback_error.empty()) {
+    outcome.error = core::make_error(Errc::transfer_failed,
+                                     transfer.callback_error + " while receiving " + shown);
     return outcome;
   }
   if (result != CURLE_OK) {
@@ -565,28 +626,28 @@ Client::Impl::perform(Conn& conn, const Request& request, const std::string& url
     if (stalled) {
       what = "No data received in " + std::to_string(m_options.idle_timeout.count()) + " s";
     }
-    outcome.error = core::make_error(failure.code, what + " for " + response.url);
+    outcome.error = core::make_error(failure.code, what + " for " + shown);
     outcome.retryable = failure.retryable;
     return outcome;
   }
   const long status = response.status;
   if (status == 429 || status >= 500) {
     outcome.error = core::make_error(
-      Errc::http_status, "HTTP " + std::to_string(status) + " for " + response.url);
+      Errc::http_status, "HTTP " + std::to_string(status) + " for " + shown);
     outcome.retryable = true;
     outcome.retry_after = parse_retry_after(response.header("retry-after"));
     return outcome;
   }
   if (status >= 400) {
     outcome.error = core::make_error(
-      Errc::http_status, "HTTP " + std::to_string(status) + " for " + response.url);
+      Errc::http_status, "HTTP " + std::to_string(status) + " for " + shown);
     return outcome;
   }
   if (status >= 200 && status < 300 && !matches(request.expect, response.body)) {
     outcome.error =
       core::make_error(Errc::unexpected_content, describe_body(response.body) + " instead of "
                                                    + expected_name(request.expect) + " from "
-                                                   + response.url);
+                                                   + shown);
     outcome.retryable = true;
     return outcome;
   }
@@ -634,7 +695,7 @@ Client::Impl::configure(Conn& conn, const Request& request, const std::string& u
   curl_easy_setopt(easy, CURLOPT_URL, url.c_str());
   curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(easy, CURLOPT_PROTOCOLS_STR, "http,https");
-  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+  curl_easy_setopt(easy, CURLOPT_REDIR_PROTOCOLS_STR, redirect_protocols(url));
 
   if (request.method == "GET") {
     curl_easy_setopt(easy, CURLOPT_HTTPGET, 1L);
@@ -663,6 +724,9 @@ Client::Impl::configure(Conn& conn, const Request& request, const std::string& u
   curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(easy, CURLOPT_USERAGENT, m_options.user_agent.c_str());
   curl_easy_setopt(easy, CURLOPT_ACCEPT_ENCODING, ""); // all built-in decoders
+  // A Content-Length above the cap fails before any byte is read; on_body
+  // holds the decoded body to the same cap (bombs, chunked bodies).
+  curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(transfer.max_body));
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_MAXREDIRS, k_max_redirects);
   curl_easy_setopt(easy, CURLOPT_COOKIEFILE, ""); // cookie engine on; the jar is the share's
@@ -779,7 +843,7 @@ Client::Impl::cancel()
 core::Error
 Client::Impl::cancelled_error(const std::string& url) const
 {
-  return core::make_error(Errc::cancelled, "request for " + url);
+  return core::make_error(Errc::cancelled, "request for " + redact_url(url));
 }
 
 std::string

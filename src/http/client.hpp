@@ -2,6 +2,7 @@
 #pragma once
 
 #include <core/result.hpp>
+#include <http/url.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -39,6 +40,11 @@ std::error_code make_error_code(Errc e);
 // mismatch is retried like a transfer failure (HTML error pages with 200).
 enum class Expect { any, json, dicom, jpeg2000_or_raw, html };
 
+// Largest body accepted for `expect` when the request names none: 2 GiB for
+// DICOM and image data (and any), 256 MiB for JSON and HTML. The limit is
+// on the decoded body, so a gzip bomb stops there too.
+std::uint64_t default_max_body(Expect expect);
+
 struct Request
 {
   std::string method = "GET";
@@ -51,6 +57,9 @@ struct Request
   bool follow_redirects = true;
   // Idempotent requests are retried; a POST only when this is set.
   bool retry = true;
+  // A larger (decoded) body fails the request with "response larger than N
+  // bytes", not retried. 0: default_max_body(expect).
+  std::uint64_t max_body_bytes = 0;
 };
 
 struct Response
@@ -81,7 +90,9 @@ struct Options
   // curl --resolve entries "host:port:address", so tests can point real
   // platform host names at loopback replicas.
   std::vector<std::string> resolve;
-  std::string ca_file; // extra trust store (tests); "" = system
+  // CA bundle used *instead of* the system's (CURLOPT_CAINFO replaces the
+  // default bundle; tests point it at their own CA); "" = system.
+  std::string ca_file;
 };
 
 // Counters for progress displays and benchmarks.
@@ -117,21 +128,6 @@ private:
   class Impl;
   std::unique_ptr<Impl> m_impl;
 };
-
-// application/x-www-form-urlencoded helpers.
-std::string url_encode(const std::string& text);
-// Percent-decoding (RFC 3986 2.1); '+' is a space when `plus_is_space`
-// (query strings). A '%' not followed by two hex digits is kept.
-std::string url_decode(std::string_view text, bool plus_is_space);
-// Query parameters of `url` taken after its *last* '?' (cloud viewers hide
-// them in the fragment: https://host/#/home?sid=..., platforms.md 2.2).
-std::map<std::string, std::string> query_after_last_question_mark(const std::string& url);
-// scheme://host[:port] of `url`.
-std::string origin_of(const std::string& url);
-// Resolve `ref` against `base` (RFC 3986).
-std::string resolve_url(const std::string& base, const std::string& ref);
-// Host name of `url`, lower-case.
-std::string host_of(const std::string& url);
 
 } // namespace http
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include "client.hpp"
+#include "url.hpp"
 
 #include <curl/curl.h>
 
+#include <algorithm>
 #include <cctype>
 #include <memory>
 #include <optional>
@@ -309,6 +310,39 @@ resolve_url(const std::string& base_url, const std::string& ref_url)
   }
   target.fragment = ref.fragment;
   return recompose(target);
+}
+
+std::string
+redact_url(const std::string& url)
+{
+  std::string out = url.substr(0, url.find_first_of("?#"));
+  // user:password@ in the authority.
+  if (const auto scheme_end = out.find("://"); scheme_end != std::string::npos) {
+    const auto authority = scheme_end + 3;
+    const auto path = std::min(out.find('/', authority), out.size());
+    if (const auto at = out.rfind('@', path); at != std::string::npos && at >= authority) {
+      out.erase(authority, at + 1 - authority);
+    }
+  }
+  // Hinacom share links: /t/<32 hex digits> is the capability itself.
+  constexpr std::size_t k_token = 32;
+  for (auto pos = out.find("/t/"); pos != std::string::npos; pos = out.find("/t/", pos + 1)) {
+    const std::size_t first = pos + 3;
+    std::size_t end = first;
+    while (end < out.size() && hex_value(out[end]) >= 0) {
+      ++end;
+    }
+    if (end - first == k_token && (end == out.size() || out[end] == '/')) {
+      out.replace(first, k_token, "<token>");
+    }
+  }
+  return out;
+}
+
+const char*
+redirect_protocols(const std::string& url)
+{
+  return lower_ascii(url.substr(0, 8)) == "https://" ? "https" : "http,https";
 }
 
 } // namespace http

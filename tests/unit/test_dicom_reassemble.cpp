@@ -22,8 +22,11 @@
 #include <dcmtk/dcmdata/dcuid.h>
 #include <doctest/doctest.h>
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <string>
 #include <vector>
@@ -327,6 +330,30 @@ be32(std::uint32_t v)
 const std::string k_signature("\x00\x00\x00\x0CjP  \r\n\x87\n", 12);
 const std::string k_codestream("\xFF\x4F\xFF\x51rest", 8);
 
+
+// `codestream` with the SIZ image and tile size (ISO/IEC 15444-1 A.5.1:
+// Xsiz at byte 8, Ysiz 12, XTsiz 24, YTsiz 28, after SOC and the SIZ marker
+// and length) set to `width` x `height`, one tile: a small codestream that
+// declares a large image.
+std::string
+with_siz(std::string codestream, std::uint32_t width, std::uint32_t height)
+{
+  REQUIRE(codestream.size() > 40);
+  REQUIRE(codestream.compare(0, 4, "\xFF\x4F\xFF\x51") == 0);
+  const auto put = [&](std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) {
+      codestream[at + i] = static_cast<char>(v >> (24 - 8 * i));
+    }
+  };
+  put(8, width);
+  put(12, height);
+  put(16, 0); // XOsiz, YOsiz
+  put(20, 0);
+  put(24, width);
+  put(28, height);
+  return codestream;
+}
+
 } // namespace
 
 TEST_SUITE("dicom::reassemble")
@@ -491,6 +518,79 @@ TEST_SUITE("dicom::reassemble")
       REQUIRE_FALSE(j2k);
       CHECK(j2k.error().code == dicom::Errc::malformed);
     }
+  }
+
+  TEST_CASE("a codestream declaring another or a huge size is refused before decoding")
+  {
+    const auto rgb = pydicom_file("SC_rgb_small_odd.dcm");
+    if (rgb.empty()) {
+      MESSAGE("python3-pydicom not installed; skipped");
+      return;
+    }
+    testutil::TempDir dir;
+    const auto out = dir.path() / "big.dcm";
+    const std::string good = testutil::encode_jpeg2000(rgb, {});
+    const auto tags = testutil::render_tags(rgb);
+
+    SUBCASE("2000x2000x3 where the tags say otherwise")
+    {
+      // Decodable in a test, so without the header check it would decode
+      // and fail later with another message.
+      const auto r = dicom::reassemble(tags, with_siz(good, 2000, 2000), out);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().code == dicom::Errc::malformed);
+      CHECK(r.error().detail.find("declares 2000x2000x3") != std::string::npos);
+    }
+    SUBCASE("60000x60000x3 where the tags say otherwise")
+    {
+      const auto r = dicom::reassemble(tags, with_siz(good, 60000, 60000), out);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().detail.find("declares 60000x60000x3") != std::string::npos);
+    }
+    SUBCASE("60000x60000x3 and the tags agree: over the sample cap")
+    {
+      auto big_tags = tags;
+      set(big_tags, 0x0028, 0x0010, "60000");
+      set(big_tags, 0x0028, 0x0011, "60000");
+      const auto r = dicom::reassemble(big_tags, with_siz(good, 60000, 60000), out);
+      REQUIRE_FALSE(r);
+      CHECK(r.error().detail.find("declares 60000x60000x3 samples, outside 1 to 268435456")
+            != std::string::npos);
+    }
+    CHECK_FALSE(fs::exists(out));
+  }
+
+  TEST_CASE("a body of 4 GiB or more is refused before it is copied into one fragment")
+  {
+    // The Pixel Item length is 32 bits: 2^32 + 2 bytes once wrapped to 2 in
+    // createUint8Array and were then copied in full (heap overflow). The
+    // body is a sparse anonymous mapping with a real codestream in front,
+    // so nothing near 4 GiB is ever allocated.
+    const auto ct = pydicom_file("CT_small.dcm");
+    if (ct.empty()) {
+      MESSAGE("python3-pydicom not installed; skipped");
+      return;
+    }
+    const std::string codestream = testutil::encode_jpeg2000(ct, {});
+    const std::size_t size = (std::size_t{1} << 32) + 2;
+    void* map = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (map == MAP_FAILED) {
+      MESSAGE("cannot map 4 GiB of address space; skipped");
+      return;
+    }
+    std::memcpy(map, codestream.data(), codestream.size());
+    testutil::TempDir dir;
+    const auto out = dir.path() / "huge.dcm";
+
+    const std::string_view body(static_cast<char*>(map), size);
+    const auto r = dicom::reassemble(testutil::render_tags(ct), body, out);
+
+    munmap(map, size);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == dicom::Errc::malformed);
+    CHECK(r.error().detail.find("exceeds 4 GiB") != std::string::npos);
+    CHECK_FALSE(fs::exists(out));
   }
 
   TEST_CASE("a missing SOP Instance UID is missing_uid")

@@ -4,6 +4,8 @@
 
 #include <dicom/codecs.hpp>
 #include <dicom/errors.hpp>
+#include <dicom/jpeg2000_codec.hpp>
+#include <dicom/openjpeg_memory.hpp>
 #include <dicom/transcode.hpp>
 
 #include <dcmtk/config/osconfig.h>
@@ -25,6 +27,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -304,6 +308,27 @@ as_bytes(const std::vector<std::int16_t>& samples)
     out.push_back(static_cast<std::uint8_t>((s >> 8) & 0xFF));
   }
   return out;
+}
+
+// `codestream` with the SIZ image and tile size set to `width` x `height`,
+// one tile (ISO/IEC 15444-1 A.5.1: Xsiz at byte 8, Ysiz 12, XOsiz 16,
+// YOsiz 20, XTsiz 24, YTsiz 28).
+Bytes
+with_siz(Bytes codestream, std::uint32_t width, std::uint32_t height)
+{
+  REQUIRE(codestream.size() > 40);
+  const auto put = [&](std::size_t at, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) {
+      codestream[at + i] = static_cast<std::uint8_t>(v >> (24 - 8 * i));
+    }
+  };
+  put(8, width);
+  put(12, height);
+  put(16, 0);
+  put(20, 0);
+  put(24, width);
+  put(28, height);
+  return codestream;
 }
 
 } // namespace
@@ -813,6 +838,95 @@ TEST_SUITE("dicom::transcode")
       REQUIRE_FALSE(result);
       CHECK(result.error().detail.find("64x64") != std::string::npos);
     }
+  }
+
+  TEST_CASE("a codestream declaring a larger image than the dataset is refused before decoding")
+  {
+    const auto dir = files();
+    if (dir.empty()) {
+      MESSAGE("python3-pydicom not installed; skipped");
+      return;
+    }
+    testutil::TempDir tmp;
+    const Bytes good = first_fragment(dir / "MR_small_jp2klossless.dcm");
+    REQUIRE(good.size() > 200);
+    REQUIRE(good[0] == 0xFF);
+    REQUIRE(good[3] == 0x51);
+    // 2000x2000 still decodes in a test: without the header check the
+    // error would come from after the decode, in other words.
+    for (const std::uint32_t side : {2000U, 60000U}) {
+      CAPTURE(side);
+      DcmFileFormat ff;
+      REQUIRE(ff.loadFile((dir / "MR_small_jp2klossless.dcm").c_str()).good());
+      put_encapsulated(*ff.getDataset(), EXS_JPEG2000LosslessOnly, {with_siz(good, side, side)});
+      const auto file = save(ff, tmp.path(), "declares_more.dcm", k_j2k_lossless);
+      const auto result = dicom::load_for_sending(file, k_explicit);
+      REQUIRE_FALSE(result);
+      CHECK(result.error().code == dicom::Errc::cannot_transcode);
+      const std::string dims = std::to_string(side) + "x" + std::to_string(side) + "x1";
+      CHECK(result.error().detail.find("the codestream declares " + dims) != std::string::npos);
+      CHECK(result.error().detail.find("the dataset says 64x64x1") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("refuse_size: dimensions, precision and the sample cap")
+  {
+    using dicom::openjpeg::refuse_size;
+    const dicom::openjpeg::Expected mr{64, 64, 1, 16};
+    CHECK_FALSE(refuse_size(64, 64, 1, 16, mr));
+    CHECK(refuse_size(64, 65, 1, 16, mr));
+    CHECK(refuse_size(64, 64, 3, 16, mr));
+    CHECK(refuse_size(64, 64, 1, 17, mr)->find("BitsAllocated 16") != std::string::npos);
+    const dicom::openjpeg::Expected any{};
+    CHECK_FALSE(refuse_size(16384, 16384, 1, 8, any)); // exactly 2^28 samples
+    CHECK(refuse_size(16384, 16384, 2, 8, any));
+    CHECK(refuse_size(0xFFFFFFFF, 0xFFFFFFFF, 0xFFFF, 8, any)); // no wrap to a small product
+    CHECK(refuse_size(0, 64, 1, 8, any));
+  }
+
+  TEST_CASE("a frame count that would wrap the decoded size is refused")
+  {
+    const auto dir = files();
+    if (dir.empty()) {
+      MESSAGE("python3-pydicom not installed; skipped");
+      return;
+    }
+    // 32768 x 32768 x 32768 samples of 4 bytes is 2^47 bytes a frame;
+    // 2^17 frames make 2^64, which wraps to 0 in 64 bits.
+    testutil::TempDir tmp;
+    DcmFileFormat ff;
+    REQUIRE(ff.loadFile((dir / "MR_small_jp2klossless.dcm").c_str()).good());
+    DcmDataset& ds = *ff.getDataset();
+    REQUIRE(ds.putAndInsertUint16(DCM_Rows, 32768).good());
+    REQUIRE(ds.putAndInsertUint16(DCM_Columns, 32768).good());
+    REQUIRE(ds.putAndInsertUint16(DCM_SamplesPerPixel, 32768).good());
+    REQUIRE(ds.putAndInsertUint16(DCM_BitsAllocated, 32).good());
+    REQUIRE(ds.putAndInsertUint16(DCM_BitsStored, 32).good());
+    REQUIRE(ds.putAndInsertUint16(DCM_HighBit, 31).good());
+    REQUIRE(ds.putAndInsertString(DCM_NumberOfFrames, "131072").good());
+    const auto file = save(ff, tmp.path(), "wrap.dcm", k_j2k_lossless);
+    const auto result = dicom::load_for_sending(file, k_explicit);
+    REQUIRE_FALSE(result);
+    CHECK(result.error().detail.find("would exceed 4 GiB") != std::string::npos);
+  }
+
+  TEST_CASE("no exception leaves the OpenJPEG callbacks or the DCMTK codec entry points")
+  {
+    // std::string(nullptr) throws std::logic_error: the error callback must
+    // swallow it rather than unwind through OpenJPEG's C frames.
+    dicom::openjpeg::Errors errors;
+    CHECK_NOTHROW(dicom::openjpeg::on_error(nullptr, &errors));
+    dicom::openjpeg::on_error("first\n", &errors);
+    CHECK(errors.text == "first");
+
+    using dicom::detail::guarded_codec_call;
+    CHECK(guarded_codec_call([]() -> OFCondition { throw std::bad_alloc(); })
+          == EC_MemoryExhausted);
+    const OFCondition other =
+      guarded_codec_call([]() -> OFCondition { throw std::runtime_error("boom"); });
+    CHECK(other.bad());
+    CHECK(std::string(other.text()).find("boom") != std::string::npos);
+    CHECK(guarded_codec_call([] { return EC_Normal; }).good());
   }
 
   TEST_CASE("load_for_sending reports unusable input")

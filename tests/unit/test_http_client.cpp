@@ -9,6 +9,7 @@
 #include <chrono>
 #include <ctime>
 #include <optional>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -883,5 +884,101 @@ TEST_SUITE("http::url")
     CHECK(http::resolve_url("https://h.test", "x") == "https://h.test/x");
     CHECK(http::resolve_url("https://h.test/a/", "http://other.test:81/y/../z")
           == "http://other.test:81/z");
+  }
+}
+
+TEST_SUITE("http::client limits")
+{
+  TEST_CASE("a body over the request's cap fails once, with the cap in the message")
+  {
+    testutil::HttpServer server;
+    server.route("GET", "/big", [](const HttpRequest&) {
+      return HttpResponse::binary(fake_part10() + std::string(5000, 'p'));
+    });
+    http::Client client(fast_options());
+    auto request = get(server.url("/big"), http::Expect::dicom);
+    request.max_body_bytes = 1000;
+
+    const auto response = client.send(request);
+
+    REQUIRE_FALSE(response);
+    CHECK(response.error().code == http::Errc::transfer_failed);
+    CHECK(response.error().detail.find("response larger than 1000 bytes") != std::string::npos);
+    CHECK(server.count("/big") == 1); // not retried: the next try is as large
+
+    request.max_body_bytes = 6000; // the same body under a larger cap
+    CHECK(client.send(request));
+  }
+
+  TEST_CASE("a gzip bomb stops at the cap on the decoded body")
+  {
+    testutil::HttpServer server;
+    // 16 MiB of zeros compress to some 16 KiB: Content-Length is small, so
+    // only the check on the decoded bytes can stop it.
+    server.route("GET", "/bomb", [](const HttpRequest&) {
+      return HttpResponse::binary(std::string(16 << 20, '\0'));
+    });
+    server.fault("/bomb", Fault::gzip());
+    http::Client client(fast_options());
+    auto request = get(server.url("/bomb"));
+    request.max_body_bytes = 1 << 20;
+
+    const auto response = client.send(request);
+
+    REQUIRE_FALSE(response);
+    CHECK(response.error().detail.find("response larger than 1048576 bytes")
+          != std::string::npos);
+    CHECK(server.count("/bomb") == 1);
+  }
+
+  TEST_CASE("the default cap depends on what is expected")
+  {
+    const std::uint64_t mib = 1024 * 1024;
+    CHECK(http::default_max_body(http::Expect::dicom) == 2048 * mib);
+    CHECK(http::default_max_body(http::Expect::jpeg2000_or_raw) == 2048 * mib);
+    CHECK(http::default_max_body(http::Expect::any) == 2048 * mib);
+    CHECK(http::default_max_body(http::Expect::json) == 256 * mib);
+    CHECK(http::default_max_body(http::Expect::html) == 256 * mib);
+  }
+
+  TEST_CASE("error details carry the URL without its query")
+  {
+    testutil::HttpServer server;
+    http::Client client(fast_options());
+
+    const auto response = client.send(get(server.url("/gone?token=s3cret&x=1#frag")));
+
+    REQUIRE_FALSE(response);
+    CHECK(response.error().detail == "HTTP 404 for " + server.url("/gone"));
+  }
+}
+
+TEST_SUITE("http::url redaction")
+{
+  TEST_CASE("redact_url drops query, fragment, user info and Hinacom path tokens")
+  {
+    CHECK(http::redact_url("https://a.example/share?token=abc&x=1") == "https://a.example/share");
+    CHECK(http::redact_url("https://a.example/#/home?sid=1&token=2") == "https://a.example/");
+    CHECK(http::redact_url("http://h:8080/p/q") == "http://h:8080/p/q");
+    CHECK(http::redact_url("https://user:pw@h.example/x?c=pass") == "https://h.example/x");
+    CHECK(http::redact_url("https://h.example/a@b/c") == "https://h.example/a@b/c");
+    const std::string token = "0123456789abcdef0123456789ABCDEF";
+    CHECK(http::redact_url("https://h.example/t/" + token) == "https://h.example/t/<token>");
+    CHECK(http::redact_url("https://h.example/t/" + token + "/ImageViewer/StudyView?x=1")
+          == "https://h.example/t/<token>/ImageViewer/StudyView");
+    // Not 32 hex digits: not a token.
+    CHECK(http::redact_url("https://h.example/t/abc") == "https://h.example/t/abc");
+    const std::string longer = "https://h.example/t/" + token + "0";
+    CHECK(http::redact_url(longer) == longer);
+    CHECK(http::redact_url("") == "");
+  }
+
+  TEST_CASE("redirects after an https URL may only go to https")
+  {
+    // The test server has no TLS, so the decision handed to
+    // CURLOPT_REDIR_PROTOCOLS_STR is tested on its own.
+    CHECK(std::string(http::redirect_protocols("https://a.example/x")) == "https");
+    CHECK(std::string(http::redirect_protocols("HTTPS://a.example/x")) == "https");
+    CHECK(std::string(http::redirect_protocols("http://a.example/x")) == "http,https");
   }
 }
