@@ -40,7 +40,7 @@ platform_list()
   return out;
 }
 
-// Every http(s) URL in `text` without its query and fragment: share links
+// Every http(s) URL in `text` redacted (http::redact_url): share links
 // carry their capability there (token=, code=, c=<password>), and these
 // lines go to stderr and the log (S12).
 std::string
@@ -66,9 +66,7 @@ redact(const std::string& text)
       continue;
     }
     out.append(text, pos, start - pos);
-    const auto url = text.substr(start, end - start);
-    const auto cut = url.find_first_of("?#");
-    out += cut == std::string::npos ? url : url.substr(0, cut);
+    out += http::redact_url(text.substr(start, end - start));
     pos = end;
   }
   out.append(text, pos, std::string::npos);
