@@ -267,7 +267,8 @@ decode_codestream(const std::vector<Uint8>& bytes, const Layout& layout, Uint8* 
     return failure("fragment does not start with a codestream (SOC/SIZ) or a JP2 signature");
   }
   std::string error;
-  const auto image = openjpeg::decode(bytes.data(), bytes.size(), error);
+  const openjpeg::Expected expected{layout.columns, layout.rows, layout.samples};
+  const auto image = openjpeg::decode(bytes.data(), bytes.size(), error, &expected);
   if (!image) {
     return failure(error);
   }

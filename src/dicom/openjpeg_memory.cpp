@@ -117,7 +117,7 @@ is_jp2(const std::uint8_t* data, std::size_t size)
 }
 
 Image
-decode(const std::uint8_t* data, std::size_t size, std::string& error)
+decode(const std::uint8_t* data, std::size_t size, std::string& error, const Expected* expected)
 {
   Errors errors;
   const auto failed = [&](const char* what) {
@@ -151,6 +151,23 @@ decode(const std::uint8_t* data, std::size_t size, std::string& error)
   Image image(raw);
   if (!header_ok || !image) {
     return failed("cannot read codestream header");
+  }
+  // ISO/IEC 15444-1 A.5.1: the reference grid minus the image offset.
+  const std::uint64_t width = image->x1 > image->x0 ? image->x1 - image->x0 : 0;
+  const std::uint64_t height = image->y1 > image->y0 ? image->y1 - image->y0 : 0;
+  const auto declared = std::to_string(width) + "x" + std::to_string(height) + "x"
+                        + std::to_string(image->numcomps);
+  if (expected != nullptr) {
+    if (width != expected->width || height != expected->height
+        || image->numcomps != expected->components) {
+      error = "the codestream is " + declared + ", the dataset says "
+              + std::to_string(expected->width) + "x" + std::to_string(expected->height) + "x"
+              + std::to_string(expected->components);
+      return Image();
+    }
+  } else if (width == 0 || height == 0 || width > 0xFFFF || height > 0xFFFF || image->numcomps > 4) {
+    error = "the codestream is " + declared + ", larger than DICOM allows";
+    return Image();
   }
   if (!opj_decode(codec.get(), stream.get(), image.get())
       || !opj_end_decompress(codec.get(), stream.get())) {

@@ -512,13 +512,13 @@ struct Decoded
 // data must decode, not only announce its size). Errors name OpenJPEG's
 // first complaint.
 core::Result<Decoded>
-decode(std::string_view codestream)
+decode(std::string_view codestream, const openjpeg::Expected& expected)
 {
   const auto fail = [](const std::string& what) {
     return core::make_error(Errc::malformed, "JPEG 2000: " + what);
   };
   std::string error;
-  const auto image = openjpeg::decode(bytes_of(codestream), codestream.size(), error);
+  const auto image = openjpeg::decode(bytes_of(codestream), codestream.size(), error, &expected);
   if (!image) {
     return fail(error);
   }
@@ -731,7 +731,7 @@ add_pixels(DcmDataset& ds, std::string_view pixels, Reassembled& result)
       if (!layout) {
         return layout.error();
       }
-      auto decoded = decode(codestream);
+      auto decoded = decode(codestream, {layout->columns, layout->rows, layout->samples});
       if (!decoded) {
         j2k_error = decoded.error();
       } else {
