@@ -26,7 +26,7 @@ locked() {
 }
 
 if [[ ! -f $out/build.ninja ]]; then
-  CC=${CC:-clang} CXX=${CXX:-clang++} locked cmake -S . -B "$out" -G Ninja \
+  CC=${CC:-clang-14} CXX=${CXX:-clang++-14} locked cmake -S . -B "$out" -G Ninja \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCF_BUILD_FUZZERS=ON -DCF_BUILD_TESTS=OFF >/dev/null
 fi
 locked cmake --build "$out" --target fuzzers --parallel "$(nproc)" | grep -Ev '^\[[0-9]+/[0-9]+\] ' || true

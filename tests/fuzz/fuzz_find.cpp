@@ -96,7 +96,11 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
   ds.transferInit();
   const OFCondition cond = ds.read(in, xfer, EGL_withoutGL);
   ds.transferEnd();
-  if (cond.bad() && cond != EC_StreamNotifyClient) {
+  // DIMSE_receiveDataSetInMemory refuses a data set that does not parse to
+  // its end ("DIMSE Failed to receive message"), so only complete ones reach
+  // parse_identifier; a truncated element would otherwise keep its declared
+  // length and make DCMTK reserve gigabytes in getOFStringArray().
+  if (cond.bad()) {
     return 0;
   }
   const store::Model model = static_cast<store::Model>(mode % 3);
