@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages cloudfilm needs, if any is missing.
-# Usage: scripts/setup-deps.sh [--test]   (--test adds what the tests drive)
+# Usage: scripts/setup-deps.sh [--test] [--fuzz]
+#   --test adds what the tests drive; --fuzz adds clang and its libFuzzer/ASan/
+#   UBSan runtimes for tests/fuzz (scripts/fuzz.sh).
 set -euo pipefail
 
 packages=(
@@ -9,10 +11,17 @@ packages=(
   libopenjp2-7-dev nlohmann-json3-dev libcli11-dev libsystemd-dev libarchive-dev libssl-dev
   doctest-dev
 )
-if [[ "${1:-}" == "--test" ]]; then
-  packages+=(dcmtk python3 python3-pydicom python3-numpy python3-pytest zip sqlite3
-             orthanc orthanc-dicomweb odil python3-odil)
-fi
+for arg in "$@"; do
+  case "$arg" in
+    --test)
+      packages+=(dcmtk python3 python3-pydicom python3-numpy python3-pytest zip sqlite3
+                 orthanc orthanc-dicomweb odil python3-odil)
+      ;;
+    --fuzz)
+      packages+=(clang-14 libclang-rt-14-dev python3 python3-pydicom)
+      ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -4,6 +4,8 @@
 #include <http/client.hpp>
 #include <source/source.hpp>
 
+#include <core/strings.hpp>
+
 #include <nlohmann/json.hpp>
 
 namespace szjudianyun {
@@ -53,6 +55,13 @@ parse_share_url(const std::string& url)
   p.password = get("c");
   if (p.hospital_id.empty() || p.study.empty()) {
     return core::make_error(source::Errc::bad_request, "the link needs a= (hospital) and b= (study)");
+  }
+  // The page's script decodes them with decodeURIComponent (UTF-8 only) and
+  // they go out as JSON strings; other bytes would make the dump throw.
+  for (const auto* v : {&p.hospital_id, &p.study, &p.password}) {
+    if (!core::is_valid_utf8(*v)) {
+      return core::make_error(source::Errc::bad_request, "the link's a=, b= or c= is not UTF-8");
+    }
   }
   return p;
 }

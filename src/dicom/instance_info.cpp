@@ -16,6 +16,7 @@
 #include <dcmtk/dcmdata/dcxfer.h>
 
 #include <cstdlib>
+#include <exception>
 
 namespace dicom {
 
@@ -60,12 +61,17 @@ read_instance_info(const std::filesystem::path& file, const ReadOptions& options
                                                + std::to_string(k_max_sequence_depth) + " levels");
   }
   DcmFileFormat ff;
-  // Values longer than 4 KiB (pixel data) stay on disk, unread.
-  const auto cond = ff.loadFile(file.c_str(),
-                                EXS_Unknown,
-                                EGL_noChange,
-                                4096,
-                                magic ? ERM_fileOnly : ERM_autoDetect);
+  // Values longer than 4 KiB (pixel data) stay on disk, unread. DCMTK 3.6.7
+  // can throw while reading: std::out_of_range from DcmByteString::verify()
+  // for a directory record whose type element runs past its item (found by
+  // fuzzing); that is a malformed file, not a reason to end the caller.
+  OFCondition cond = EC_Normal;
+  try {
+    cond = ff.loadFile(file.c_str(), EXS_Unknown, EGL_noChange, 4096,
+                       magic ? ERM_fileOnly : ERM_autoDetect);
+  } catch (const std::exception& e) {
+    return core::make_error(magic ? Errc::malformed : Errc::not_dicom, e.what());
+  }
   if (cond.bad()) {
     return core::make_error(magic ? Errc::malformed : Errc::not_dicom, cond.text());
   }

@@ -11,6 +11,7 @@
 #include <dcmtk/dcmdata/dcuid.h>
 
 #include <cstring>
+#include <exception>
 #include <fstream>
 
 namespace dicom {
@@ -30,8 +31,12 @@ core::Result<void>
 write_as_part10(const std::filesystem::path& in, const std::filesystem::path& out)
 {
   DcmFileFormat ff;
-  if (ff.loadFile(in.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect).bad()) {
-    return core::make_error(Errc::malformed, in.string());
+  try { // DCMTK 3.6.7 can throw on malformed input (see read_instance_info)
+    if (ff.loadFile(in.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect).bad()) {
+      return core::make_error(Errc::malformed, in.string());
+    }
+  } catch (const std::exception& e) {
+    return core::make_error(Errc::malformed, in.string() + " (" + e.what() + ")");
   }
   const E_TransferSyntax xfer = ff.getDataset()->getOriginalXfer();
   const auto cond = ff.saveFile(out.c_str(), xfer, EET_UndefinedLength, EGL_recalcGL,

@@ -390,8 +390,13 @@ inspect(const fs::path& file, std::string& why)
 {
   DcmFileFormat ff;
   // Values over 4 KiB (pixel data) are only skipped over, not loaded.
-  const OFCondition cond =
-    ff.loadFile(file.c_str(), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect);
+  OFCondition cond = EC_Normal;
+  try { // DCMTK 3.6.7 can throw on malformed input (see dicom::read_instance_info)
+    cond = ff.loadFile(file.c_str(), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect);
+  } catch (const std::exception& e) {
+    why = std::string("does not parse (") + e.what() + ")";
+    return std::nullopt;
+  }
   DcmDataset& ds = *ff.getDataset();
   OFString uid;
   ds.findAndGetOFString(DCM_SOPInstanceUID, uid);

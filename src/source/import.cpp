@@ -90,6 +90,11 @@ resolve_file_id(const fs::path& base, const std::vector<std::string>& components
   }
   fs::path current = base;
   for (const auto& c : components) {
+    // PS3.10 8.5: a File ID names a file below the DICOMDIR's folder; "..",
+    // "." or a '/' (an absolute path) would reach files outside the media.
+    if (c.empty() || c == "." || c == ".." || c.find('/') != std::string::npos) {
+      return std::nullopt;
+    }
     const auto exact = current / c;
     std::error_code ec;
     if (fs::exists(exact, ec)) {
@@ -165,8 +170,13 @@ private:
   void add_dicomdir(const fs::path& dicomdir)
   {
     DcmFileFormat ff;
-    if (ff.loadFile(dicomdir.c_str()).bad()) {
-      fail(dicomdir, "DICOMDIR does not parse");
+    try { // DCMTK 3.6.7 can throw on malformed directory records
+      if (ff.loadFile(dicomdir.c_str()).bad()) {
+        fail(dicomdir, "DICOMDIR does not parse");
+        return;
+      }
+    } catch (const std::exception& e) {
+      fail(dicomdir, std::string("DICOMDIR does not parse: ") + e.what());
       return;
     }
     DcmSequenceOfItems* records = nullptr;
