@@ -1,6 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages cloudfilm needs, if any is missing.
-# Usage: scripts/setup-deps.sh [--test]   (--test adds what the tests drive)
+# Usage: scripts/setup-deps.sh [--test] [--bench] [--sanitize] [--fuzz] [--fresh-check]
+#   (none)        what the build needs
+#   --test        + what scripts/test.sh drives: DCMTK's tools, Orthanc, odil, pytest, pydicom
+#   --bench       + what bench/*.py drives (the --test set and /usr/bin/time)
+#   --sanitize    + the sanitizer runtimes of scripts/ci-sanitize.sh (GCC's ASan/UBSan/TSan)
+#   --fuzz        + clang and its libFuzzer/sanitizer runtime (CF_BUILD_FUZZERS)
+#   --fresh-check + debootstrap, for scripts/fresh-check.sh
 set -euo pipefail
 
 packages=(
@@ -9,10 +15,27 @@ packages=(
   libopenjp2-7-dev nlohmann-json3-dev libcli11-dev libsystemd-dev libarchive-dev libssl-dev
   doctest-dev
 )
-if [[ "${1:-}" == "--test" ]]; then
-  packages+=(dcmtk python3 python3-pydicom python3-numpy python3-pytest zip sqlite3
-             orthanc orthanc-dicomweb odil python3-odil)
-fi
+# dcmtk: echoscu storescu storescp findscu getscu movescu dcmodify dcmdjpeg ...;
+# python3-gdcm: pydicom decodes the JPEG fixtures through it; orthanc(-dicomweb): the
+# forward, Q/R and DICOMweb fetch peers; odil: a second C-FIND client (test_find.py).
+test_packages=(dcmtk python3 python3-pydicom python3-numpy python3-pytest python3-gdcm
+               zip sqlite3 orthanc orthanc-dicomweb odil python3-odil)
+bench_packages=("${test_packages[@]}" time)
+# GCC 12's runtimes; g++ pulls them in already, listed so a minimal system states them.
+sanitize_packages=(libasan8 libubsan1 libtsan2)
+fuzz_packages=(clang-14 libclang-rt-14-dev)
+fresh_packages=(debootstrap debian-archive-keyring git)
+
+for arg in "$@"; do
+  case "$arg" in
+    --test) packages+=("${test_packages[@]}") ;;
+    --bench) packages+=("${bench_packages[@]}") ;;
+    --sanitize) packages+=("${sanitize_packages[@]}") ;;
+    --fuzz) packages+=("${fuzz_packages[@]}") ;;
+    --fresh-check) packages+=("${fresh_packages[@]}") ;;
+    *) echo "setup-deps.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do
