@@ -9,8 +9,10 @@
 #   --fresh-check + debootstrap, for scripts/fresh-check.sh
 set -euo pipefail
 
+# python3 and doctest-dev: CF_BUILD_TESTS defaults to ON, so a plain configure (run.sh)
+# finds the Python interpreter and doctest too.
 packages=(
-  build-essential cmake ninja-build ccache pkg-config
+  build-essential python3 cmake ninja-build ccache pkg-config
   libdcmtk-dev libyaml-cpp-dev libsqlite3-dev libboost-dev libcurl4-openssl-dev
   libopenjp2-7-dev nlohmann-json3-dev libcli11-dev libsystemd-dev libarchive-dev libssl-dev
   doctest-dev
