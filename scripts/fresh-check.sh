@@ -192,6 +192,10 @@ git clone -q --no-local --branch "$ref" "$repo" "$root1/root/cloudfilm" 2>/dev/n
 log "root1: clone of $ref at $(git -C "$root1/root/cloudfilm" log -1 --format='%h %s')"
 in_root "$root1" "$(node_config /root/cloudfilm/etc/cloudfilm.yaml /root/fresh.yaml)"
 
+# run.sh's first step, outside the build lock (apt is slow, and it is the same command).
+log "root1: scripts/setup-deps.sh (run.sh's first step)"
+in_root "$root1" "cd /root/cloudfilm && scripts/setup-deps.sh" > "$work/setup1.log" 2>&1 ||
+  { tail -n 30 "$work/setup1.log"; die "scripts/setup-deps.sh"; }
 log "root1: scripts/run.sh (setup, build, serve) in the background"
 lock_cmd=()
 [[ -n $lock ]] && lock_cmd=(flock "$lock")
