@@ -227,7 +227,7 @@ log "root1: echoscu C-ECHO ok"
 stop_bg "$run_pid"
 
 log "root1: cpack -G DEB (build-deb, prefix /usr)"
-in_root "$root1" "cd /root/cloudfilm && export CCACHE_BASEDIR=/root/cloudfilm CCACHE_NOHASHDIR=1 &&
+in_root "$root1" "cd /root/cloudfilm && scripts/setup-deps.sh --package && export CCACHE_BASEDIR=/root/cloudfilm CCACHE_NOHASHDIR=1 &&
   cmake -S . -B build-deb -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_INSTALL_PREFIX=/usr -DCF_BUILD_TESTS=OFF &&
   cmake --build build-deb --target cloudfilm && cd build-deb && cpack -G DEB" > "$work/cpack.log" 2>&1 ||
   { tail -n 30 "$work/cpack.log"; die "cpack"; }

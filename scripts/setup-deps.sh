@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian 12 packages cloudfilm needs, if any is missing.
-# Usage: scripts/setup-deps.sh [--test] [--bench] [--sanitize] [--fuzz] [--fresh-check]
+# Usage: scripts/setup-deps.sh [--test] [--bench] [--sanitize] [--fuzz] [--package] [--fresh-check]
 #   (none)        what the build needs
 #   --test        + what scripts/test.sh drives: DCMTK's tools, Orthanc, odil, pytest, pydicom
 #   --bench       + what bench/*.py drives (the --test set and /usr/bin/time)
 #   --sanitize    + the sanitizer runtimes of scripts/ci-sanitize.sh (GCC's ASan/UBSan/TSan)
 #   --fuzz        + clang and its libFuzzer/sanitizer runtime (CF_BUILD_FUZZERS)
+#   --package     + what cpack -G DEB needs (dpkg-shlibdeps, file)
 #   --fresh-check + debootstrap, for scripts/fresh-check.sh
 set -euo pipefail
 
@@ -26,6 +27,8 @@ bench_packages=("${test_packages[@]}" time)
 # GCC 12's runtimes; g++ pulls them in already, listed so a minimal system states them.
 sanitize_packages=(libasan8 libubsan1 libtsan2)
 fuzz_packages=(clang-14 libclang-rt-14-dev)
+# cpack -G DEB with CPACK_DEBIAN_PACKAGE_SHLIBDEPS: dpkg-shlibdeps and file(1).
+package_packages=(dpkg-dev file)
 fresh_packages=(debootstrap debian-archive-keyring git)
 
 for arg in "$@"; do
@@ -34,6 +37,7 @@ for arg in "$@"; do
     --bench) packages+=("${bench_packages[@]}") ;;
     --sanitize) packages+=("${sanitize_packages[@]}") ;;
     --fuzz) packages+=("${fuzz_packages[@]}") ;;
+    --package) packages+=("${package_packages[@]}") ;;
     --fresh-check) packages+=("${fresh_packages[@]}") ;;
     *) echo "setup-deps.sh: unknown option $arg" >&2; exit 2 ;;
   esac
