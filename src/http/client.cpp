@@ -319,6 +319,7 @@ struct Conn
   CURLM* multi = nullptr;
   std::string host; // of the last request, to prefer a warm connection
   char error[CURL_ERROR_SIZE] = {};
+  bool cookie_engine = false; // CURLOPT_COOKIEFILE "" was set
 
   explicit Conn(CURLSH* share) : easy(curl_easy_init()), multi(curl_multi_init())
   {
@@ -729,7 +730,13 @@ Client::Impl::configure(Conn& conn, const Request& request, const std::string& u
   curl_easy_setopt(easy, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(transfer.max_body));
   curl_easy_setopt(easy, CURLOPT_FOLLOWLOCATION, request.follow_redirects ? 1L : 0L);
   curl_easy_setopt(easy, CURLOPT_MAXREDIRS, k_max_redirects);
-  curl_easy_setopt(easy, CURLOPT_COOKIEFILE, ""); // cookie engine on; the jar is the share's
+  if (!conn.cookie_engine) {
+    // Cookie engine on; the jar is the share's. Once per handle: the engine
+    // survives curl_easy_reset, and each further "" was a list node libcurl
+    // never freed (LeakSanitizer).
+    curl_easy_setopt(easy, CURLOPT_COOKIEFILE, "");
+    conn.cookie_engine = true;
+  }
 
   using std::chrono::milliseconds;
   const auto timeout = request.timeout.count() > 0 ? request.timeout : m_options.timeout;
