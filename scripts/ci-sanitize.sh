@@ -51,6 +51,7 @@ if [[ $what == all || $what == asan ]]; then
   # libraries' own one-time allocations (DCMTK's dictionaries, OpenSSL) are freed or
   # still reachable at exit, so a report is ours. abort_on_error=0 keeps the exit code.
   export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1:log_path=$reports/asan"
+  export LSAN_OPTIONS="suppressions=$repo_root/tests/sanitizers/lsan.supp"
   export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$reports/ubsan"
 
   section "ASan unit tests"
@@ -75,7 +76,7 @@ if [[ $what == all || $what == asan ]]; then
      TCP_NODELAY=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider "${files[@]}") || rc=$?
   reports_or_fail "$reports"
   ((rc == 0)) || { echo "ci-sanitize: ASan integration run failed ($rc)" >&2; exit 1; }
-  unset ASAN_OPTIONS UBSAN_OPTIONS
+  unset ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS
 fi
 
 if [[ $what == all || $what == tsan ]]; then

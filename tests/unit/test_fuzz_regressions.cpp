@@ -27,6 +27,10 @@
 
 #include <doctest/doctest.h>
 
+#ifdef __SANITIZE_ADDRESS__
+#include <sanitizer/lsan_interface.h>
+#endif
+
 #include <fstream>
 #include <optional>
 #include <string>
@@ -208,6 +212,11 @@ TEST_SUITE("fuzz regressions")
 
   TEST_CASE("a directory record DCMTK throws on is a malformed file, not an exception")
   {
+#ifdef __SANITIZE_ADDRESS__
+    // DCMTK 3.6.7 never frees what the record had allocated when it throws
+    // (tests/fuzz/lsan.supp); its leak, not ours, so LeakSanitizer looks away.
+    __lsan::ScopedDisabler dcmtk_leaks_when_it_throws;
+#endif
     testutil::TempDir dir;
     const auto file = dir.path() / "bad.dcm";
     write_bad_directory_record(file, UID_SecondaryCaptureImageStorage);
