@@ -29,7 +29,7 @@ sanitize_packages=(libasan8 libubsan1 libtsan2)
 fuzz_packages=(clang-14 libclang-rt-14-dev python3 python3-pydicom)
 # cpack -G DEB with CPACK_DEBIAN_PACKAGE_SHLIBDEPS: dpkg-shlibdeps and file(1).
 package_packages=(dpkg-dev file)
-fresh_packages=(debootstrap debian-archive-keyring git)
+fresh_packages=(debootstrap debian-archive-keyring git zstd curl)
 
 for arg in "$@"; do
   case "$arg" in
