@@ -234,7 +234,20 @@ public:
     return expr + " = " + param(value);
   }
 
-  core::Result<std::string> match(const Attribute& a, const std::string& value, Model)
+  // A condition that turns out universal ("CT\\*": any modality) adds no
+  // SQL, so it must leave no parameters behind either: every '?' in the
+  // statement has exactly one value (found by fuzz_find).
+  core::Result<std::string> match(const Attribute& a, const std::string& value, Model model)
+  {
+    const auto mark = m_st.params.size();
+    auto cond = match_unchecked(a, value, model);
+    if (!cond || cond->empty()) {
+      m_st.params.resize(mark);
+    }
+    return cond;
+  }
+
+  core::Result<std::string> match_unchecked(const Attribute& a, const std::string& value, Model)
   {
     switch (a.kind) {
     case Kind::text:

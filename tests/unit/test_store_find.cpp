@@ -100,6 +100,11 @@ TEST_SUITE("store::find")
     CHECK(study_uids(q, {{k_modalities, "MR"}}) == V{"1.2"});
     CHECK(study_uids(q, {{k_modalities, "CT\\MR"}}) == V{"1.1", "1.2", "1.3"});
     CHECK(study_uids(q, {{0x00080060, "MR"}}) == V{"1.2"}); // Modality at STUDY level (Horos)
+    // A '*' among the values is universal matching and leaves no unbound
+    // parameter behind (fuzz_find: "CT\\*" with a date range made A700).
+    CHECK(study_uids(q, {{k_modalities, "CT\\*"}}) == V{"1.1", "1.2", "1.3"});
+    CHECK(study_uids(q, {{k_study_date, "-20991231"}, {k_modalities, "CT\\*"}, {k_patient_id, "L1"}})
+          == V{"1.2"});
 
     store::FindRequest r;
     r.level = store::Level::study;
