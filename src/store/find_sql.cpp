@@ -6,44 +6,7 @@
 
 #include <algorithm>
 
-namespace store {
-
-namespace {
-
-const char*
-describe(FindErrc e)
-{
-  switch (e) {
-  case FindErrc::bad_level:
-    return "query/retrieve level not valid for this information model";
-  case FindErrc::bad_unique_key:
-    return "unique key missing or not a single value";
-  case FindErrc::bad_value:
-    return "key value cannot be matched";
-  case FindErrc::missing_level:
-    return "QueryRetrieveLevel missing";
-  case FindErrc::bad_charset:
-    return "SpecificCharacterSet of the identifier cannot be decoded";
-  }
-  return "find error";
-}
-
-} // namespace
-
-const std::error_category&
-find_error_category()
-{
-  static const core::EnumCategory<FindErrc> k_category{"find", &describe};
-  return k_category;
-}
-
-std::error_code
-make_error_code(FindErrc e)
-{
-  return {static_cast<int>(e), find_error_category()};
-}
-
-namespace sql {
+namespace store::sql {
 
 namespace {
 
@@ -662,6 +625,4 @@ build_retrieve(const FindRequest& request)
   return st;
 }
 
-} // namespace sql
-
-} // namespace store
+} // namespace store::sql
