@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -45,12 +46,16 @@ public:
   {
     return m_v.index() == 0;
   }
+  // Taking the value of an error is a programming error; it throws with the
+  // error's message rather than a bare bad_variant_access.
   T& value()
   {
+    check();
     return std::get<0>(m_v);
   }
   const T& value() const
   {
+    check();
     return std::get<0>(m_v);
   }
   T& operator*()
@@ -75,6 +80,13 @@ public:
   }
 
 private:
+  void check() const
+  {
+    if (m_v.index() != 0) {
+      throw std::logic_error("Result::value() on an error: " + std::get<1>(m_v).message());
+    }
+  }
+
   std::variant<T, Error> m_v;
 };
 

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "job_store.hpp"
+#include "errors.hpp"
 
 #include <core/sqlite.hpp>
 #include <core/time.hpp>
@@ -37,7 +38,7 @@ CREATE TABLE IF NOT EXISTS unqueued(sop_uid TEXT PRIMARY KEY);
 core::Error
 queue_error(const std::exception& e)
 {
-  return core::make_error(std::make_error_code(std::errc::io_error), std::string("queue: ") + e.what());
+  return core::make_error(Errc::queue_failed, e.what());
 }
 
 JobState

@@ -3,6 +3,7 @@
 
 #include <net/errors.hpp>
 #include <net/store_scu.hpp>
+#include <net/store_status.hpp>
 
 #include <store/query.hpp>
 
@@ -24,17 +25,19 @@ constexpr std::size_t k_chunk = 500; // SOP UIDs per index lookup
 
 enum class Outcome { done, warning, retry, failed };
 
+// PS3.4 B.2.3 through net::store_outcome: a resources refusal is retried.
 Outcome
 classify(std::uint16_t status)
 {
-  if (status == 0x0000) {
+  switch (net::store_outcome(status)) {
+  case net::StoreOutcome::success:
     return Outcome::done;
-  }
-  if (status == 0xB000 || status == 0xB006 || status == 0xB007) {
+  case net::StoreOutcome::warning:
     return Outcome::warning;
-  }
-  if ((status & 0xFF00) == 0xA700) {
-    return Outcome::retry; // Refused: Out of Resources, may pass later
+  case net::StoreOutcome::resources:
+    return Outcome::retry;
+  case net::StoreOutcome::failure:
+    break;
   }
   return Outcome::failed;
 }

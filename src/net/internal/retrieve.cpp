@@ -8,6 +8,7 @@
 #include <net/errors.hpp>
 #include <net/server.hpp>
 #include <net/store_scu.hpp>
+#include <net/store_status.hpp>
 
 #include <dicom/transcode.hpp>
 
@@ -44,10 +45,11 @@ struct Progress
   void record(std::uint16_t status, const std::string& sop_uid)
   {
     --remaining;
-    // PS3.4 B.2.3: 0000 success; B000/B006/B007 warnings; anything else failed.
-    if (status == 0x0000) {
+    // PS3.4 B.2.3; for a sub-operation a resources refusal is a failure too.
+    const auto outcome = store_outcome(status);
+    if (outcome == StoreOutcome::success) {
       ++completed;
-    } else if (status == 0xB000 || status == 0xB006 || status == 0xB007) {
+    } else if (outcome == StoreOutcome::warning) {
       ++warning;
     } else {
       ++failed;

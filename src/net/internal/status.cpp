@@ -30,6 +30,10 @@ comment(const std::string& text)
 
 } // namespace
 
+// PS3.4 B.2.3: A7xx Refused: Out of Resources for what may pass later (disk,
+// index), A9xx Error: Data Set Does Not Match SOP Class, Cxxx Error: Cannot
+// Understand; 0111 Duplicate SOP Instance (PS3.7 C.4.2.1) when the policy
+// rejects duplicates.
 DimseStatus
 store_failure_status(const core::Error& error)
 {
@@ -65,6 +69,9 @@ store_failure_status(const core::Error& error)
   return {k_refused_out_of_resources, comment(code.message())};
 }
 
+// PS3.4 C.4.1.1.4: A900 Identifier Does Not Match SOP Class for a wrong or
+// missing level and unique keys (C.4.1.2.1), C000 Unable to Process for a
+// value the SCP cannot match, A700 when the index fails.
 DimseStatus
 find_failure_status(const core::Error& error)
 {
