@@ -38,6 +38,9 @@ struct FindRequest
   // Extended negotiation (PS3.4 C.5.1.1.2): StudyDate and StudyTime ranges
   // are matched as one date-time range.
   bool combined_datetime = false;
+  // Relational queries negotiated (C.5.1.1.2 byte 0, C.4.1.2.2): unique keys
+  // above the level may hold lists and wildcards.
+  bool relational = false;
 };
 
 // One match: a value (possibly empty) for every key of the request that the
@@ -53,6 +56,9 @@ struct FindResult
   // Keys of the request the index cannot match on or return (PS3.4 C.4.1.1.3.1:
   // "optional keys not supported", status FF01).
   std::vector<std::uint32_t> unsupported;
+  // A unique key above the level was absent and matched everything (the
+  // lenient answer of C.4.1.2.1, as Orthanc and dcmqrscp give it).
+  bool relaxed = false;
 };
 
 // What was wrong with a request, for the failure status and its comment.

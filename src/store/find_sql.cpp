@@ -481,20 +481,26 @@ key_of(const FindRequest& r, std::uint32_t tag)
   return nullptr;
 }
 
-// C.4.1.2.1 (hierarchical baseline): each unique key above the query level
-// is required, with a single value.
+// Unique keys above the query level. PS3.4 C.4.1.2.1 (hierarchical) wants
+// each with a single value; C.4.1.2.2 (relational, when negotiated) allows
+// any matching there. A missing or empty one is answered in both cases as
+// Orthanc and dcmqrscp do: the key then matches everything above the level,
+// which is what the relational model means by it (reported in `relaxed`).
+// Still refused (A900): a list or a wildcard without relational queries,
+// and a wildcard in a UID, which UI never allows (C.2.2.2.2).
 core::Result<void>
-check_unique_keys(const FindRequest& r)
+check_unique_keys(const FindRequest& r, bool& relaxed)
 {
   struct Above
   {
     Level level;
     std::uint32_t tag;
     const char* name;
+    bool uid;
   };
-  const Above above[] = {{Level::patient, k_patient_id, "PatientID"},
-                         {Level::study, k_study_uid, "StudyInstanceUID"},
-                         {Level::series, k_series_uid, "SeriesInstanceUID"}};
+  const Above above[] = {{Level::patient, k_patient_id, "PatientID", false},
+                         {Level::study, k_study_uid, "StudyInstanceUID", true},
+                         {Level::series, k_series_uid, "SeriesInstanceUID", true}};
   for (const auto& a : above) {
     if (a.level >= r.level) {
       continue;
@@ -504,11 +510,17 @@ check_unique_keys(const FindRequest& r)
     }
     const auto* k = key_of(r, a.tag);
     if (k == nullptr || core::trim(k->value).empty()) {
-      return core::make_error(FindErrc::bad_unique_key, std::string(a.name) + " missing");
+      relaxed = true;
+      continue;
     }
-    if (k->value.find('\\') != std::string::npos || has_wildcard(k->value)) {
+    if (a.uid && has_wildcard(k->value)) {
       return core::make_error(FindErrc::bad_unique_key,
-                              std::string(a.name) + " must be a single value");
+                              std::string(a.name) + " cannot hold a wildcard (PS3.4 C.2.2.2.2)");
+    }
+    if (!r.relational && (k->value.find('\\') != std::string::npos || has_wildcard(k->value))) {
+      return core::make_error(FindErrc::bad_unique_key,
+                              std::string(a.name)
+                                + " must be a single value (relational queries not negotiated)");
     }
   }
   return {};
@@ -517,12 +529,12 @@ check_unique_keys(const FindRequest& r)
 } // namespace
 
 core::Result<Statement>
-build_find(const FindRequest& request, std::vector<std::uint32_t>& unsupported)
+build_find(const FindRequest& request, std::vector<std::uint32_t>& unsupported, bool& relaxed)
 {
   if (auto r = check_level(request); !r) {
     return r.error();
   }
-  if (auto r = check_unique_keys(request); !r) {
+  if (auto r = check_unique_keys(request, relaxed); !r) {
     return r.error();
   }
   Statement st;

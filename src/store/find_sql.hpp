@@ -18,10 +18,11 @@ struct Statement
   std::vector<std::uint32_t> columns;    // tag returned by each result column
 };
 
-// Build the SELECT for a C-FIND (PS3.4 C.2.2.2 matching, C.4.1.2.1 hierarchy
-// checks). Unsupported keys are listed in `unsupported`. Errors: FindErrc.
+// Build the SELECT for a C-FIND (PS3.4 C.2.2.2 matching, C.4.1.2.1-2 unique
+// key checks). Unsupported keys are listed in `unsupported`; `relaxed` tells
+// that a unique key above the level was absent. Errors: FindErrc.
 core::Result<Statement> build_find(const FindRequest& request,
-                                   std::vector<std::uint32_t>& unsupported);
+                                   std::vector<std::uint32_t>& unsupported, bool& relaxed);
 
 // Build the SELECT of the instances a C-MOVE/C-GET identifier designates
 // (PS3.4 C.4.2.2.1: unique keys; UID lists allowed at the retrieve level).

@@ -379,7 +379,7 @@ public:
   core::Result<FindResult> find(const FindRequest& request) override
   {
     FindResult result;
-    auto statement = sql::build_find(request, result.unsupported);
+    auto statement = sql::build_find(request, result.unsupported, result.relaxed);
     if (!statement) {
       return statement.error();
     }

@@ -567,12 +567,53 @@ def _failure_cases(truth):
     }
 
 
+# Still A900 without relational queries: lists and wildcards in a unique key above the
+# level, a wildcard in a UID, levels the model does not have.
 k_failure_cases = (
-    "study-root-series-without-study-uid", "study-root-series-with-study-uid-list",
-    "study-root-series-with-wildcard-study-uid", "study-root-image-without-series-uid",
-    "study-root-patient-level", "patient-root-study-without-patient-id",
-    "patient-root-study-with-wildcard-patient-id", "patient-root-series-without-study-uid",
-    "patient-root-image-without-patient-id", "psonly-series-level", "unknown-level", "missing-level")
+    "study-root-series-with-study-uid-list", "study-root-series-with-wildcard-study-uid",
+    "study-root-patient-level", "patient-root-study-with-wildcard-patient-id",
+    "psonly-series-level", "unknown-level", "missing-level")
+
+
+def _lenient_cases(truth):
+    """Missing unique keys above the level, answered as Orthanc and dcmqrscp do
+    (PS3.4 C.4.1.2.2 semantics): case -> (model, level, keys, unique keyword, expected UIDs)."""
+    a = truth.uid_of["A"]
+    series_a = truth.series_of("A")[0]["SeriesInstanceUID"]
+    images = truth.images().values()
+    studies_of_a = sorted(u for u, s in truth.studies().items() if s["PatientID"] == "PID-A")
+    return {
+        "study-root-series-without-study-uid": (
+            "study", "SERIES", {"SeriesInstanceUID": None}, "SeriesInstanceUID",
+            sorted(truth.series())),
+        "study-root-image-without-series-uid": (
+            "study", "IMAGE", {"StudyInstanceUID": a, "SOPInstanceUID": None}, "SOPInstanceUID",
+            sorted(r["SOPInstanceUID"] for r in images if r["StudyInstanceUID"] == a)),
+        "patient-root-study-without-patient-id": (
+            "patient", "STUDY", {"StudyInstanceUID": None}, "StudyInstanceUID",
+            sorted(truth.studies())),
+        "patient-root-series-without-study-uid": (
+            "patient", "SERIES", {"PatientID": "PID-A", "SeriesInstanceUID": None}, "SeriesInstanceUID",
+            sorted(u for u, s in truth.series().items() if s["StudyInstanceUID"] in studies_of_a)),
+        "patient-root-image-without-patient-id": (
+            "patient", "IMAGE", {"StudyInstanceUID": a, "SeriesInstanceUID": series_a, "SOPInstanceUID": None},
+            "SOPInstanceUID", sorted(r["SOPInstanceUID"] for r in images if r["SeriesInstanceUID"] == series_a)),
+    }
+
+
+k_lenient_cases = ("study-root-series-without-study-uid", "study-root-image-without-series-uid",
+                   "patient-root-study-without-patient-id", "patient-root-series-without-study-uid",
+                   "patient-root-image-without-patient-id")
+
+
+@pytest.mark.parametrize("case", k_lenient_cases)
+def test_missing_higher_unique_keys_are_answered(qr_node, case):
+    """An IMAGE query with StudyInstanceUID and no SeriesInstanceUID (Weasis, scripts,
+    gateways) gets the study's instances, not A900."""
+    model, level, keys, unique, want = _lenient_cases(qr_node.truth)[case]
+    result = find(qr_node, model, level, keys)
+    assert_success(result, len(want))
+    assert uids(result.responses, unique) == want
 
 
 @pytest.mark.parametrize("case", k_failure_cases)
@@ -774,20 +815,42 @@ def test_combined_datetime_matching(qr_node):
     got = sorted(str(r.identifier.StudyInstanceUID) for r in responses[:-1])
     assert got == study_keys(truth, "F")
 
-    # Relational queries (byte 0) are not offered: a SERIES query without the study UID
-    # still fails even when asked for.
-    accepted, responses = _find_py(qr_node, _series_without_study(), ext_neg={dimse.k_study_root_find: bytes([1, 1])})
-    info = accepted.get(dimse.k_study_root_find, b"")
-    if info[:1] == b"\x01":
-        pytest.skip("the node accepted relational queries")
-    assert responses[-1].status == qr.IDENTIFIER_MISMATCH
 
 
-def _series_without_study():
+def test_relational_queries(qr_node):
+    """PS3.4 C.4.1.2.2 / C.5.1.1.2 byte 0: once relational queries are agreed, a unique key
+    above the level may hold a list of UIDs or (PatientID) a wildcard; without the
+    agreement the same identifiers are A900."""
+    truth = qr_node.truth
+    a, b = truth.uid_of["A"], truth.uid_of["B"]
     ds = pydicom.Dataset()
     ds.QueryRetrieveLevel = "SERIES"
+    ds.StudyInstanceUID = a + "\\" + b
     ds.SeriesInstanceUID = ""
-    return ds
+    want = sorted(u for u, s in truth.series().items() if s["StudyInstanceUID"] in (a, b))
+    accepted, responses = _find_py(qr_node, ds, ext_neg={dimse.k_study_root_find: bytes([1, 0])})
+    assert accepted.get(dimse.k_study_root_find, b"")[:2] == b"\x01\x00"
+    assert responses[-1].status == qr.SUCCESS
+    assert sorted(str(r.identifier.SeriesInstanceUID) for r in responses[:-1]) == want
+
+    accepted, responses = _find_py(qr_node, ds)
+    assert [r.status for r in responses] == [qr.IDENTIFIER_MISMATCH]
+
+    pr = pydicom.Dataset()
+    pr.QueryRetrieveLevel = "STUDY"
+    pr.PatientID = "PID-*"
+    pr.StudyInstanceUID = ""
+    want = sorted(u for u, s in truth.studies().items() if s["PatientID"].startswith("PID-"))
+    accepted, responses = _find_py(qr_node, pr, ext_neg={dimse.k_patient_root_find: bytes([1])},
+                                   model=dimse.k_patient_root_find)
+    assert accepted.get(dimse.k_patient_root_find, b"") == b"\x01"
+    assert responses[-1].status == qr.SUCCESS
+    assert sorted(str(r.identifier.StudyInstanceUID) for r in responses[:-1]) == want
+
+    # A wildcard in a UID is never a match (UI has no wildcards, C.2.2.2.2).
+    ds.StudyInstanceUID = "2.25.*"
+    accepted, responses = _find_py(qr_node, ds, ext_neg={dimse.k_study_root_find: bytes([1, 0])})
+    assert [r.status for r in responses] == [qr.IDENTIFIER_MISMATCH]
 
 
 # -- an independent client: odil ---------------------------------------------------------

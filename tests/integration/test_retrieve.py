@@ -157,6 +157,29 @@ def test_getscu_image_level(retrieve_node, mixed, tmp_path):
     check_received(result.files, mixed, sops[:2])
 
 
+def test_retrieve_without_higher_unique_keys(retrieve_node, mixed, tmp_path):
+    """An IMAGE-level C-GET naming only SOP Instance UIDs, and a SERIES-level one without
+    the study: answered like Orthanc and dcmqrscp do; with relational retrieval agreed
+    (PS3.4 C.5.3.1.1 byte 0) too."""
+    series = _series(mixed, "j2k")
+    sops = [qr_sop(p) for p in series.files]
+    keys = [("QueryRetrieveLevel", "IMAGE"), ("SOPInstanceUID", "\\".join(sops[:2]))]
+    result = qr.getscu(retrieve_node.port, "study", keys, str(tmp_path / "image"))
+    _assert_final(result, qr.SUCCESS)
+    check_received(result.files, mixed, sops[:2])
+
+    ds = pydicom.Dataset()
+    ds.QueryRetrieveLevel = "SERIES"
+    ds.SeriesInstanceUID = series.series_uid
+    agreed = {}
+    responses, files, _, _ = _dimse_get(retrieve_node, ds, str(tmp_path / "series"),
+                                        ext_neg={dimse.k_study_root_get: bytes([1, 0])},
+                                        accepted_ext_neg=agreed)
+    assert agreed.get(dimse.k_study_root_get, b"") == b"\x01\x00"
+    assert responses[-1].status == qr.SUCCESS
+    check_received(files, mixed, sops)
+
+
 @pytest.mark.parametrize("label,option", [("rle", "+xr"), ("jpeg-ls", "+xt"), ("j2k", "+xv"),
                                           ("jpeg-lossless", "+xs")])
 def test_getscu_gets_the_stored_syntax_when_proposed(retrieve_node, mixed, tmp_path, label, option):
@@ -202,7 +225,7 @@ def _write_received(sub, out_dir):
 
 
 def _dimse_get(node, identifier, out_dir, contexts=None, roles=None, refuse=(), cancel_after=None,
-               calling="HOROSLIKE"):
+               calling="HOROSLIKE", ext_neg=None, accepted_ext_neg=None):
     os.makedirs(out_dir, exist_ok=True)
     files = {}
     commands = []
@@ -218,9 +241,12 @@ def _dimse_get(node, identifier, out_dir, contexts=None, roles=None, refuse=(), 
         return 0x0000
 
     with dimse.Association("127.0.0.1", node.port, node.ae_title, calling,
-                           contexts=contexts or _get_contexts(), roles=roles, timeout=60) as assoc:
+                           contexts=contexts or _get_contexts(), roles=roles, timeout=60,
+                           ext_neg=ext_neg) as assoc:
         responses = assoc.get(dimse.k_study_root_get, identifier, on_store=on_store, cancel_after=cancel_after)
         accepted = dict(assoc.accepted)
+        if accepted_ext_neg is not None:
+            accepted_ext_neg.update(assoc.accepted_ext_neg)
     return responses, files, commands, accepted
 
 

@@ -128,7 +128,8 @@ TEST_SUITE("store::find")
     CHECK(study_uids(q, {{k_study_date, "20240131"}}).size() == 3);
   }
 
-  TEST_CASE("hierarchical queries need single unique keys above the level (PS3.4 C.4.1.2.1)")
+  TEST_CASE("unique keys above the level: lenient when absent, lists only when relational "
+            "(PS3.4 C.4.1.2.1-2)")
   {
     testutil::TempDir dir;
     auto st = populated(dir);
@@ -136,21 +137,41 @@ TEST_SUITE("store::find")
     store::FindRequest r;
     r.level = store::Level::series;
     r.keys = {{k_series_uid, ""}};
-    auto missing = q.find(r);
-    REQUIRE_FALSE(missing);
-    CHECK(missing.error().code == store::FindErrc::bad_unique_key);
+    auto missing = q.find(r); // no StudyInstanceUID: every series, flagged
+    REQUIRE(missing);
+    CHECK(missing->matches.size() == 3);
+    CHECK(missing->relaxed);
 
     r.keys = {{k_study_uid, "1.1\\1.2"}, {k_series_uid, ""}};
-    CHECK_FALSE(q.find(r));
+    auto list = q.find(r);
+    REQUIRE_FALSE(list);
+    CHECK(list.error().code == store::FindErrc::bad_unique_key);
+    r.relational = true;
+    auto relational = q.find(r);
+    REQUIRE(relational);
+    CHECK(relational->matches.size() == 2);
+    CHECK_FALSE(relational->relaxed);
+    r.keys = {{k_study_uid, "1.*"}, {k_series_uid, ""}}; // UI has no wildcards
+    CHECK(q.find(r).error().code == store::FindErrc::bad_unique_key);
+    r.relational = false;
 
     r.keys = {{k_study_uid, "1.1"}, {k_series_uid, ""}};
     auto ok = q.find(r);
     REQUIRE(ok);
     CHECK(ok->matches.size() == 1);
+    CHECK_FALSE(ok->relaxed);
 
-    r.model = store::Model::patient_root; // needs PatientID too
+    r.model = store::Model::patient_root; // PatientID absent: lenient too
+    auto no_patient = q.find(r);
+    REQUIRE(no_patient);
+    CHECK(no_patient->matches.size() == 1);
+    CHECK(no_patient->relaxed);
+    r.keys.push_back({k_patient_id, "W*"}); // a wildcard only when relational
     CHECK_FALSE(q.find(r));
-    r.keys.push_back({k_patient_id, "W1"});
+    r.relational = true;
+    CHECK(q.find(r));
+    r.relational = false;
+    r.keys.back().value = "W1";
     CHECK(q.find(r));
 
     r.model = store::Model::study_root;
@@ -183,10 +204,11 @@ TEST_SUITE("store::find")
   TEST_CASE("wildcards in values become GLOB patterns with literal brackets")
   {
     std::vector<std::uint32_t> unsupported;
+    bool relaxed = false;
     store::FindRequest r;
     r.level = store::Level::study;
     r.keys = {{0x00081030, "CT [head]*"}};
-    auto st = store::sql::build_find(r, unsupported);
+    auto st = store::sql::build_find(r, unsupported, relaxed);
     REQUIRE(st);
     REQUIRE(st->params.size() == 1);
     CHECK(st->params[0] == "CT [[]head[]]*");

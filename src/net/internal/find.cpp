@@ -67,6 +67,7 @@ handle_find(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_FindRQ& r
     return send(s, pres_id, req, status, nullptr);
   }
   request->combined_datetime = combined_datetime_agreed(s.assoc, req.AffectedSOPClassUID);
+  request->relational = relational_agreed(s.assoc, req.AffectedSOPClassUID);
 
   auto result = s.context.query.find(*request);
   if (!result) {
@@ -74,6 +75,11 @@ handle_find(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_FindRQ& r
     CF_LOG(warn, "net", s.peer() << ": C-FIND failed (0x" << std::hex << status.code << std::dec
                                  << "): " << result.error().message());
     return send(s, pres_id, req, status, nullptr);
+  }
+  if (result->relaxed && !request->relational) {
+    CF_LOG(debug, "net", s.peer() << ": C-FIND " << identifier_level_name(request->level)
+                                  << " without a unique key above the level: answered as a "
+                                     "relational query (PS3.4 C.4.1.2.2)");
   }
 
   std::string charset;

@@ -36,10 +36,12 @@ is_uncompressed(const char* ts)
          || std::strcmp(ts, UID_BigEndianExplicitTransferSyntax) == 0;
 }
 
-// C-FIND extended negotiation bytes (PS3.4 C.5.1.1.2): 0 relational
-// queries, 1 combined date-time matching, 2 fuzzy semantic PN matching,
-// 3 timezone adjustment, further bytes optional. We answer each FIND item
-// with the same length, only byte 1 possibly set.
+// SOP Class Extended Negotiation of Query/Retrieve (PS3.4 C.5.1.1.2 for
+// C-FIND: 0 relational queries, 1 combined date-time matching, 2 fuzzy
+// semantic PN matching, 3 timezone adjustment, ...; C.5.2.1.1 / C.5.3.1.1
+// for C-MOVE / C-GET: 0 relational retrieval, 1 enhanced multi-frame
+// conversion). Each item is answered with the length it came with: byte 0
+// and, for C-FIND, byte 1 set when asked; nothing else is offered.
 void
 negotiate_extended(T_ASC_Parameters* params)
 {
@@ -50,15 +52,19 @@ negotiate_extended(T_ASC_Parameters* params)
   }
   auto* accepted = new SOPClassExtendedNegotiationSubItemList;
   for (const auto* item : *requested) {
-    if (qr_class(item->sopClassUID.c_str()).service != QrService::find
-        || item->serviceClassAppInfoLength == 0) {
+    const auto service = qr_class(item->sopClassUID.c_str()).service;
+    if (service == QrService::none || item->serviceClassAppInfoLength == 0) {
       continue;
     }
     auto* reply = new SOPClassExtendedNegotiationSubItem;
     reply->sopClassUID = item->sopClassUID;
     reply->serviceClassAppInfoLength = item->serviceClassAppInfoLength;
     reply->serviceClassAppInfo = new unsigned char[item->serviceClassAppInfoLength]();
-    if (item->serviceClassAppInfoLength > 1 && item->serviceClassAppInfo[1] == 1) {
+    if (item->serviceClassAppInfo[0] == 1) {
+      reply->serviceClassAppInfo[0] = 1; // relational queries / retrieval
+    }
+    if (service == QrService::find && item->serviceClassAppInfoLength > 1
+        && item->serviceClassAppInfo[1] == 1) {
       reply->serviceClassAppInfo[1] = 1;
     }
     accepted->push_back(reply);
@@ -114,8 +120,10 @@ negotiate(T_ASC_Association* assoc)
   return ASC_countAcceptedPresentationContexts(params);
 }
 
+namespace {
+
 bool
-combined_datetime_agreed(T_ASC_Association* assoc, const char* find_sop_class)
+ext_neg_agreed(T_ASC_Association* assoc, const char* sop_class, std::size_t index)
 {
   SOPClassExtendedNegotiationSubItemList* accepted = nullptr;
   ASC_getAcceptedExtNegList(assoc->params, &accepted);
@@ -123,12 +131,26 @@ combined_datetime_agreed(T_ASC_Association* assoc, const char* find_sop_class)
     return false;
   }
   for (const auto* item : *accepted) {
-    if (item->sopClassUID == find_sop_class && item->serviceClassAppInfoLength > 1
-        && item->serviceClassAppInfo[1] == 1) {
+    if (item->sopClassUID == sop_class && item->serviceClassAppInfoLength > index
+        && item->serviceClassAppInfo[index] == 1) {
       return true;
     }
   }
   return false;
+}
+
+} // namespace
+
+bool
+combined_datetime_agreed(T_ASC_Association* assoc, const char* find_sop_class)
+{
+  return ext_neg_agreed(assoc, find_sop_class, 1);
+}
+
+bool
+relational_agreed(T_ASC_Association* assoc, const char* sop_class)
+{
+  return ext_neg_agreed(assoc, sop_class, 0);
 }
 
 } // namespace net::internal
