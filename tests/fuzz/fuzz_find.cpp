@@ -109,6 +109,7 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
     return 0;
   }
   request->combined_datetime = (mode & 8) != 0;
+  request->relational = (mode & 32) != 0;
   if (auto found = idx.find(*request); found) {
     for (const auto& match : found->matches) {
       auto response = net::internal::build_response(ds, match, "CLOUDFILM");
