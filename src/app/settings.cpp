@@ -147,6 +147,7 @@ server_options(const config::Config& config)
   o.response_charsets = n.response_charsets;
   o.access.trust_loopback = n.trust_loopback;
   o.access.store_from_anyone = n.accept_store_from_anyone;
+  o.move_to_unknown_caller = n.move_to_unknown_caller;
   for (const auto& [name, m] : config.modalities) {
     if (m.reachable()) {
       o.destinations.push_back({m.ae_title, m.host, m.port});

@@ -129,6 +129,7 @@ parse_node(const YAML::Node& n, Node& out)
                   "allowed_peers",
                   "trust_loopback",
                   "accept_store_from_anyone",
+                  "move_to_unknown_caller",
                   "response_charsets"});
   if (n["ae_title"]) {
     out.ae_title = get_string(n["ae_title"], "node.ae_title");
@@ -158,6 +159,10 @@ parse_node(const YAML::Node& n, Node& out)
   if (n["accept_store_from_anyone"]) {
     out.accept_store_from_anyone =
       get_bool(n["accept_store_from_anyone"], "node.accept_store_from_anyone");
+  }
+  if (n["move_to_unknown_caller"]) {
+    out.move_to_unknown_caller =
+      get_int(n["move_to_unknown_caller"], "node.move_to_unknown_caller", 0, 65535);
   }
   if (n["dimse_timeout"]) {
     out.dimse_timeout = get_int(n["dimse_timeout"], "node.dimse_timeout", 1, 86400);

@@ -61,6 +61,10 @@ struct Node
   // C-ECHO only, plus C-STORE when accept_store_from_anyone.
   bool trust_loopback = true;
   bool accept_store_from_anyone = false;
+  // Non-zero: a C-MOVE whose destination is the calling AE title itself and
+  // not a configured modality goes to the caller's address on this port.
+  // Off by default: it sends images to wherever the request came from.
+  int move_to_unknown_caller = 0;
   // C-FIND responses go out in UTF-8 (ISO_IR 192) unless the calling AE
   // title is listed here with another SpecificCharacterSet (e.g. GB18030).
   std::map<std::string, std::string> response_charsets;

@@ -51,6 +51,7 @@ struct ServerOptions
   AccessPolicy access;                    // who may use which service
   std::map<std::string, std::string> response_charsets; // calling AE -> charset
   std::vector<Destination> destinations;
+  int move_to_unknown_caller = 0; // port; 0: an unknown C-MOVE destination is A801
   std::string fallback_charset = "GB18030"; // for undeclared non-UTF-8 queries
 };
 

@@ -383,6 +383,37 @@ def test_move_to_unknown_destination_is_a801(retrieve_node, mixed, tmp_path):
     assert "NOWHERE" in retrieve_node.log()
 
 
+def test_move_back_to_unknown_caller(tmp_path, mixed):
+    """node.move_to_unknown_caller: a C-MOVE naming the caller itself, not configured,
+    reaches the caller's address on that port; off (the default) it is A801."""
+    series = _series(mixed, "rle")
+    keys = [("QueryRetrieveLevel", "SERIES"), ("StudyInstanceUID", mixed[0]),
+            ("SeriesInstanceUID", series.series_uid)]
+    listen = free_port()
+    factory = NodeFactory(tmp_path)
+    try:
+        node = factory("caller", config={"node": {"move_to_unknown_caller": listen}}).start()
+        failures = qr.store_mixed(node, mixed[1], str(tmp_path))
+        assert not failures, failures
+        result = qr.movescu(node.port, "study", keys, "SELFMOVER", calling="SELFMOVER",
+                            out_dir=str(tmp_path / "out"), listen_port=listen)
+        _assert_final(result, qr.SUCCESS)
+        check_received(result.files, mixed, [qr_sop(p) for p in series.files])
+        # Another AE title than the caller's is still unknown.
+        result = qr.movescu(node.port, "study", keys, "ELSEWHERE", calling="SELFMOVER")
+        _assert_final(result, 0xA801)
+        node.stop()
+
+        plain = factory("plain").start()
+        assert not qr.store_mixed(plain, mixed[1], str(tmp_path / "plain"))
+        result = qr.movescu(plain.port, "study", keys, "SELFMOVER", calling="SELFMOVER",
+                            out_dir=str(tmp_path / "none"), listen_port=listen)
+        _assert_final(result, 0xA801)
+        assert result.files == {}
+    finally:
+        factory.close()
+
+
 def test_move_to_unreachable_destination_is_a702(retrieve_node, mixed, tmp_path):
     keys = [("QueryRetrieveLevel", "STUDY"), ("StudyInstanceUID", mixed[0])]
     result = qr.movescu(retrieve_node.port, "study", keys, k_down_ae)

@@ -120,6 +120,11 @@ TEST_SUITE("config::access")
     CHECK(c.node.trust_loopback);
     CHECK_FALSE(c.node.accept_store_from_anyone);
     CHECK(c.node.first_pdu_timeout == 5);
+    CHECK(c.node.move_to_unknown_caller == 0); // off: an unknown C-MOVE destination is A801
+    CHECK(config::parse("node: {move_to_unknown_caller: 11113}").node.move_to_unknown_caller
+          == 11113);
+    CHECK(error_of("node: {move_to_unknown_caller: 70000}").find("node.move_to_unknown_caller")
+          == 0);
   }
 
   TEST_CASE("a modality may list the services it may use, without a port")

@@ -166,6 +166,15 @@ handle_move(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_MoveRQ& r
   }
   const std::string destination_ae(core::trim(req.MoveDestination));
   const auto* destination = find_destination(s.context.options, destination_ae);
+  Destination caller;
+  if (destination == nullptr && s.context.options.move_to_unknown_caller > 0
+      && destination_ae == s.peer_ae) {
+    // node.move_to_unknown_caller: back to where the request came from.
+    caller = {destination_ae, s.peer_host, s.context.options.move_to_unknown_caller};
+    destination = &caller;
+    CF_LOG(info, "net", s.peer() << ": C-MOVE destination is the caller, not configured: "
+                                 << "sending to its address on port " << caller.port);
+  }
   if (destination == nullptr) {
     // PS3.4 C.4.2.1.5: A801 Refused: Move Destination unknown.
     CF_LOG(warn, "net", s.peer() << ": C-MOVE to unknown destination '" << destination_ae
