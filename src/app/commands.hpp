@@ -22,6 +22,7 @@ struct LsOptions
 int run_ls(const config::Config& config, const LsOptions& options);
 
 int run_check(const config::Config& config, bool repair);
+int run_delete(const config::Config& config, const std::vector<std::string>& uids);
 
 struct SendOptions
 {

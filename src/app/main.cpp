@@ -62,6 +62,11 @@ main(int argc, char** argv)
   add_common(check);
   check->add_flag("--repair", repair, "index orphan files, drop rows without files");
 
+  std::vector<std::string> delete_uids;
+  auto* del = cli.add_subcommand("delete", "delete studies, series or instances (files and index)");
+  add_common(del);
+  del->add_option("uids", delete_uids, "study, series or SOP instance UIDs")->required();
+
   app::SendOptions send_options;
   auto* send = cli.add_subcommand("send", "queue studies, series or instances for a configured modality");
   add_common(send);
@@ -135,6 +140,9 @@ main(int argc, char** argv)
     }
     if (check->parsed()) {
       return app::run_check(config, repair);
+    }
+    if (del->parsed()) {
+      return app::run_delete(config, delete_uids);
     }
     if (send->parsed()) {
       return app::run_send(config, send_options);

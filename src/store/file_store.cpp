@@ -173,4 +173,18 @@ FileStore::ensure_parent(const fs::path& file)
   return m_sync ? core::fs::sync_dir(dir.parent_path()) : core::Result<void>();
 }
 
+int
+FileStore::other_live_processes() const
+{
+  int n = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(m_root / "run", ec)) {
+    if (entry.path().extension() == ".lock" && entry.path() != m_run_lock
+        && !is_stale(entry.path())) {
+      ++n;
+    }
+  }
+  return n;
+}
+
 } // namespace store

@@ -55,6 +55,9 @@ public:
   // Create the parent folders of `file` and make their creation durable.
   core::Result<void> ensure_parent(const std::filesystem::path& file);
 
+  // How many other live processes have the store open now.
+  int other_live_processes() const;
+
   // Mark the store as closed cleanly (removes our run lock).
   void close_cleanly();
 

@@ -21,6 +21,13 @@ struct StoredFile
 
 enum class AddOutcome { added, already_indexed };
 
+// An instance removed from the index whose file is still to be unlinked.
+struct Tombstone
+{
+  std::string sop_uid;
+  std::string relative_path;
+};
+
 // Thread-safe. Errors are store::Errc::index_failed with the database's text.
 class Index : public Query
 {
@@ -39,6 +46,17 @@ public:
   // is still there. True if an old row was replaced.
   virtual core::Result<bool>
   replace(const dicom::InstanceInfo& info, const StoredFile& file, const Origin& origin) = 0;
+
+  // Deletion, step 1 (Store::remove): in one transaction, remove every
+  // instance of the study, series or instance (`level`, `uid`), with series,
+  // studies and patients that become empty, and record a tombstone for each.
+  // Returns the tombstones (empty if nothing matched). Level::patient is
+  // refused (bad_unique_key): a PatientID is not unique across issuers.
+  virtual core::Result<std::vector<Tombstone>> remove_entity(Level level, const std::string& uid) = 0;
+  // Tombstones whose files may still exist (an interrupted delete).
+  virtual core::Result<std::vector<Tombstone>> tombstones() = 0;
+  // Deletion, step 3: the files are gone.
+  virtual core::Result<void> clear_tombstones(const std::vector<std::string>& sop_uids) = 0;
 
   // Call `f(sop_uid, relative_path)` for every indexed instance.
   virtual core::Result<void>

@@ -2,6 +2,7 @@
 #include "errors.hpp"
 #include "find_sql.hpp"
 #include "index.hpp"
+#include "schema.hpp"
 
 #include <dicom/person_name.hpp>
 
@@ -18,128 +19,6 @@ namespace store {
 
 namespace {
 
-constexpr const char* k_schema = R"SQL(
-CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
-INSERT OR IGNORE INTO meta VALUES('schema_version', '1');
-
-CREATE TABLE IF NOT EXISTS patients(
-  id INTEGER PRIMARY KEY,
-  patient_key TEXT NOT NULL UNIQUE,
-  patient_id TEXT NOT NULL,
-  issuer_of_patient_id TEXT NOT NULL,
-  patient_name TEXT NOT NULL,
-  name_alpha TEXT NOT NULL,
-  name_ideo TEXT NOT NULL,
-  name_phon TEXT NOT NULL,
-  birth_date TEXT NOT NULL,
-  sex TEXT NOT NULL,
-  num_studies INTEGER NOT NULL DEFAULT 0,
-  num_series INTEGER NOT NULL DEFAULT 0,
-  num_instances INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS patients_patient_id ON patients(patient_id);
-CREATE INDEX IF NOT EXISTS patients_name_alpha ON patients(name_alpha);
-CREATE INDEX IF NOT EXISTS patients_name_ideo ON patients(name_ideo);
-CREATE INDEX IF NOT EXISTS patients_name_phon ON patients(name_phon);
-
-CREATE TABLE IF NOT EXISTS studies(
-  id INTEGER PRIMARY KEY,
-  patient_fk INTEGER NOT NULL REFERENCES patients(id),
-  study_uid TEXT NOT NULL UNIQUE,
-  study_date TEXT NOT NULL,
-  study_time TEXT NOT NULL,
-  accession_number TEXT NOT NULL,
-  study_id TEXT NOT NULL,
-  description TEXT NOT NULL,
-  referring_physician TEXT NOT NULL,
-  referring_norm TEXT NOT NULL,
-  patient_age TEXT NOT NULL,
-  num_series INTEGER NOT NULL DEFAULT 0,
-  num_instances INTEGER NOT NULL DEFAULT 0,
-  created_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS studies_patient ON studies(patient_fk);
-CREATE INDEX IF NOT EXISTS studies_date ON studies(study_date, study_time);
-CREATE INDEX IF NOT EXISTS studies_accession ON studies(accession_number);
-
-CREATE TABLE IF NOT EXISTS series(
-  id INTEGER PRIMARY KEY,
-  study_fk INTEGER NOT NULL REFERENCES studies(id),
-  series_uid TEXT NOT NULL UNIQUE,
-  modality TEXT NOT NULL,
-  series_number INTEGER,
-  description TEXT NOT NULL,
-  series_date TEXT NOT NULL,
-  series_time TEXT NOT NULL,
-  body_part TEXT NOT NULL,
-  performing_physician TEXT NOT NULL,
-  performing_norm TEXT NOT NULL,
-  institution_name TEXT NOT NULL,
-  protocol_name TEXT NOT NULL,
-  station_name TEXT NOT NULL,
-  manufacturer TEXT NOT NULL,
-  num_instances INTEGER NOT NULL DEFAULT 0);
-CREATE INDEX IF NOT EXISTS series_study ON series(study_fk);
-CREATE INDEX IF NOT EXISTS series_modality ON series(modality);
-
-CREATE TABLE IF NOT EXISTS instances(
-  id INTEGER PRIMARY KEY,
-  series_fk INTEGER NOT NULL REFERENCES series(id),
-  sop_uid TEXT NOT NULL UNIQUE,
-  sop_class_uid TEXT NOT NULL,
-  instance_number INTEGER,
-  transfer_syntax TEXT NOT NULL,
-  path TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  creation_date TEXT NOT NULL,
-  creation_time TEXT NOT NULL,
-  content_date TEXT NOT NULL,
-  content_time TEXT NOT NULL,
-  image_comments TEXT NOT NULL,
-  number_of_frames INTEGER,
-  rows INTEGER,
-  columns INTEGER,
-  charset TEXT NOT NULL,
-  charset_note TEXT NOT NULL,
-  origin_kind TEXT NOT NULL,
-  origin_peer TEXT NOT NULL,
-  received_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS instances_series ON instances(series_fk);
--- Stored but not yet queued for forwarding (Origin::mark_unqueued).
-CREATE TABLE IF NOT EXISTS unqueued(sop_uid TEXT PRIMARY KEY);
-
--- Counters kept by triggers, so C-FIND's NumberOf*Related* are O(1).
-CREATE TRIGGER IF NOT EXISTS instances_ai AFTER INSERT ON instances BEGIN
-  UPDATE series SET num_instances = num_instances + 1 WHERE id = NEW.series_fk;
-  UPDATE studies SET num_instances = num_instances + 1
-    WHERE id = (SELECT study_fk FROM series WHERE id = NEW.series_fk);
-  UPDATE patients SET num_instances = num_instances + 1
-    WHERE id = (SELECT patient_fk FROM studies WHERE id =
-                (SELECT study_fk FROM series WHERE id = NEW.series_fk));
-END;
-CREATE TRIGGER IF NOT EXISTS instances_ad AFTER DELETE ON instances BEGIN
-  UPDATE series SET num_instances = num_instances - 1 WHERE id = OLD.series_fk;
-  UPDATE studies SET num_instances = num_instances - 1
-    WHERE id = (SELECT study_fk FROM series WHERE id = OLD.series_fk);
-  UPDATE patients SET num_instances = num_instances - 1
-    WHERE id = (SELECT patient_fk FROM studies WHERE id =
-                (SELECT study_fk FROM series WHERE id = OLD.series_fk));
-END;
-CREATE TRIGGER IF NOT EXISTS series_ai AFTER INSERT ON series BEGIN
-  UPDATE studies SET num_series = num_series + 1 WHERE id = NEW.study_fk;
-  UPDATE patients SET num_series = num_series + 1
-    WHERE id = (SELECT patient_fk FROM studies WHERE id = NEW.study_fk);
-END;
-CREATE TRIGGER IF NOT EXISTS series_ad AFTER DELETE ON series BEGIN
-  UPDATE studies SET num_series = num_series - 1 WHERE id = OLD.study_fk;
-  UPDATE patients SET num_series = num_series - 1
-    WHERE id = (SELECT patient_fk FROM studies WHERE id = OLD.study_fk);
-END;
-CREATE TRIGGER IF NOT EXISTS studies_ai AFTER INSERT ON studies BEGIN
-  UPDATE patients SET num_studies = num_studies + 1 WHERE id = NEW.patient_fk;
-END;
-CREATE TRIGGER IF NOT EXISTS studies_ad AFTER DELETE ON studies BEGIN
-  UPDATE patients SET num_studies = num_studies - 1 WHERE id = OLD.patient_fk;
-END;
-)SQL";
 
 using core::sqlite::Resetter;
 using core::sqlite::Stmt;
@@ -171,7 +50,7 @@ public:
   SqliteIndex(const std::filesystem::path& file, std::filesystem::path root)
     : m_db(file), m_root(std::move(root))
   {
-    m_db.exec(k_schema);
+    m_db.exec(k_index_schema);
   }
 
   core::Result<AddOutcome>
@@ -211,6 +90,79 @@ public:
       add_rows(info, file, origin);
       tx.commit();
       return removed;
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  core::Result<std::vector<Tombstone>> remove_entity(Level level, const std::string& uid) override
+  {
+    const char* column = level == Level::study    ? "st.study_uid"
+                         : level == Level::series ? "s.series_uid"
+                         : level == Level::image  ? "i.sop_uid"
+                                                  : nullptr;
+    if (column == nullptr) {
+      return core::make_error(FindErrc::bad_unique_key,
+                              "delete a study, series or instance, not a patient");
+    }
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      core::sqlite::Transaction tx(m_db);
+      std::vector<Tombstone> gone;
+      {
+        Stmt q(m_db.handle(), (std::string("SELECT i.sop_uid, i.path FROM instances i JOIN series s ON "
+                                           "s.id = i.series_fk JOIN studies st ON st.id = "
+                                           "s.study_fk WHERE ")
+                               + column + " = ?")
+                                .c_str());
+        q.bind(1, uid);
+        while (q.step()) {
+          gone.push_back({q.text(0), q.text(1)});
+        }
+      }
+      auto& tomb = stmt("INSERT OR REPLACE INTO tombstones(sop_uid, path) VALUES(?, ?)");
+      for (const auto& t : gone) {
+        remove_rows(t.sop_uid);
+        Resetter r{tomb};
+        tomb.bind(1, t.sop_uid);
+        tomb.bind(2, t.relative_path);
+        tomb.step();
+      }
+      tx.commit();
+      return gone;
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  core::Result<std::vector<Tombstone>> tombstones() override
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      std::vector<Tombstone> out;
+      Stmt q(m_db.handle(), "SELECT sop_uid, path FROM tombstones ORDER BY sop_uid");
+      while (q.step()) {
+        out.push_back({q.text(0), q.text(1)});
+      }
+      return out;
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  core::Result<void> clear_tombstones(const std::vector<std::string>& sop_uids) override
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      core::sqlite::Transaction tx(m_db);
+      auto& del = stmt("DELETE FROM tombstones WHERE sop_uid = ?");
+      for (const auto& sop : sop_uids) {
+        Resetter r{del};
+        del.bind(1, sop);
+        del.step();
+      }
+      tx.commit();
+      return {};
     } catch (const std::exception& e) {
       return index_error(e);
     }
@@ -465,6 +417,11 @@ private:
       .bind(20, core::utc_timestamp());
     ins.step();
     const bool added = m_db.changes() > 0;
+    if (added) {
+      // Stored again after a delete whose file could not be unlinked: the
+      // new file is not to be unlinked for the old delete.
+      run("DELETE FROM tombstones WHERE sop_uid = ?", info.sop_instance_uid);
+    }
     if (added && origin.mark_unqueued) {
       auto& note = stmt("INSERT OR IGNORE INTO unqueued(sop_uid) VALUES(?)");
       Resetter rn{note};
@@ -521,11 +478,11 @@ private:
     }
   }
 
-  void run(const char* sql, std::int64_t id)
+  template<typename T> void run(const char* sql, const T& value)
   {
     auto& s = stmt(sql);
     Resetter r{s};
-    s.bind(1, id);
+    s.bind(1, value);
     s.step();
   }
 

@@ -8,6 +8,9 @@
 #include <core/fs.hpp>
 #include <core/log.hpp>
 
+#include <algorithm>
+#include <mutex>
+
 namespace store {
 
 namespace {
@@ -65,6 +68,17 @@ core::Result<std::unique_ptr<Store>>
 Store::open(const Options& options, std::unique_ptr<FileStore> files, std::unique_ptr<Index> index)
 {
   std::unique_ptr<Store> store(new Store(options, std::move(files), std::move(index)));
+  // A delete interrupted by a crash or a failed unlink: finish it first.
+  auto left = store->m_index->tombstones();
+  if (!left) {
+    return left.error();
+  }
+  if (!left->empty()) {
+    CF_LOG(warn, "store", "finishing an interrupted delete of " << left->size() << " instances");
+    if (auto r = store->finish_remove(*left); !r) {
+      return r.error();
+    }
+  }
   if (store->m_files->crashed_before()) {
     CF_LOG(warn, "store", "previous process did not close the store; checking files against index");
     auto report = store->check(true);
@@ -129,6 +143,7 @@ Store::ingest(const fs::path& file, const Origin& origin, const Claimed& claimed
                             "Affected SOP Class UID " + claimed.sop_class_uid
                               + " != dataset SOP Class UID " + info->sop_class_uid);
   }
+  std::shared_lock<std::shared_mutex> no_remove(m_remove_mutex);
   auto result = ingest_checked(file, origin, *info);
   if (!result) {
     std::error_code ec;
@@ -270,6 +285,59 @@ Store::replace_checked(const fs::path& file, const Origin& origin, const dicom::
   }
   out.replaced = *replaced;
   return out;
+}
+
+core::Result<std::size_t>
+Store::remove(Level level, const std::string& uid)
+{
+  std::unique_lock<std::shared_mutex> exclusive(m_remove_mutex);
+  auto gone = m_index->remove_entity(level, uid);
+  if (!gone) {
+    return gone.error();
+  }
+  if (auto r = finish_remove(*gone); !r) {
+    // The index no longer lists them; the tombstones stay and the next
+    // open() tries again.
+    return r.error();
+  }
+  return gone->size();
+}
+
+core::Result<void>
+Store::finish_remove(const std::vector<Tombstone>& gone)
+{
+  std::vector<std::string> cleared;
+  std::vector<fs::path> folders;
+  core::Result<void> failure;
+  for (const auto& t : gone) {
+    auto row = m_index->instance(t.sop_uid);
+    if (!row) {
+      return row.error();
+    }
+    if (!row->has_value()) {
+      const auto file = m_files->absolute(t.relative_path);
+      std::error_code ec;
+      if (!fs::remove(file, ec) && ec) {
+        failure = core::make_error(Errc::io_failed, t.relative_path + ": " + ec.message());
+        continue;
+      }
+      folders.push_back(file.parent_path());
+    }
+    cleared.push_back(t.sop_uid);
+  }
+  if (m_options.sync) {
+    std::sort(folders.begin(), folders.end());
+    folders.erase(std::unique(folders.begin(), folders.end()), folders.end());
+    for (const auto& folder : folders) {
+      if (auto r = core::fs::sync_dir(folder); !r) {
+        return file_error(r.error());
+      }
+    }
+  }
+  if (auto r = m_index->clear_tombstones(cleared); !r) {
+    return r.error();
+  }
+  return failure;
 }
 
 } // namespace store

@@ -6,6 +6,7 @@
 #include "ingest.hpp"
 
 #include <memory>
+#include <shared_mutex>
 
 namespace store {
 
@@ -64,6 +65,15 @@ public:
   bool contains(const std::string& sop_instance_uid) override;
   std::filesystem::path stored_file(const std::string& sop_instance_uid) override;
 
+  // Delete a study, series or instance: files and index together (PS3.4 has
+  // no rule; a PACS user expects nothing orphaned). The index rows go in one
+  // transaction that leaves a tombstone per instance, then the files are
+  // unlinked and the tombstones cleared; an interrupted delete is finished
+  // at the next open(). Ingests wait while a delete runs, so an instance
+  // stored again meanwhile is never acknowledged and then unlinked. Returns
+  // the number of instances deleted (0: nothing matched).
+  core::Result<std::size_t> remove(Level level, const std::string& uid);
+
   // Compare files and index; with `repair`, make them agree again.
   core::Result<CheckReport> check(bool repair);
 
@@ -74,6 +84,10 @@ public:
   Query& query()
   {
     return *m_index;
+  }
+  const FileStore& files() const
+  {
+    return *m_files;
   }
   const std::filesystem::path& root() const
   {
@@ -96,9 +110,14 @@ private:
                                          const dicom::InstanceInfo& info,
                                          Ingested out);
 
+  // Unlink the files of `gone` and clear their tombstones; files of SOP
+  // Instance UIDs indexed again are kept.
+  core::Result<void> finish_remove(const std::vector<Tombstone>& gone);
+
   Options m_options;
   std::unique_ptr<FileStore> m_files;
   std::unique_ptr<Index> m_index;
+  std::shared_mutex m_remove_mutex; // ingest: shared; remove: exclusive
 };
 
 } // namespace store

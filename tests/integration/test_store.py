@@ -469,6 +469,44 @@ def test_import_folder(node_factory, tmp_path):
     assert os.path.isfile(paths[0]), "import must not remove its sources"
 
 
+def test_delete_study_series_instance(node_factory, tmp_path):
+    """`cloudfilm delete UID`: files and index together, nothing orphaned; refused while a
+    node has the store open; an unknown UID is an error naming it."""
+    node = node_factory("delete")
+    a = make_ct_series.make_series(str(tmp_path / "a"), count=4, seed=41)
+    b = make_ct_series.make_series(str(tmp_path / "b"), count=3, seed=42)
+    imported = node.cli("import", str(tmp_path / "a"), str(tmp_path / "b"))
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    ds_a = [pydicom.dcmread(p, stop_before_pixels=True) for p in a]
+    study_b = str(pydicom.dcmread(b[0], stop_before_pixels=True).StudyInstanceUID)
+    index = node.index()
+    assert len(index) == 7
+
+    node.start()
+    running = node.cli("delete", study_b)
+    assert running.returncode == 1
+    assert "stop them first" in running.stderr, running.stderr
+    assert len(node.index()) == 7
+    assert node.stop() == 0
+
+    one = node.cli("delete", str(ds_a[0].SOPInstanceUID))
+    assert one.returncode == 0, one.stderr
+    assert "deleted instance" in one.stdout and "(1 instances)" in one.stdout
+    study = node.cli("delete", study_b)
+    assert study.returncode == 0, study.stderr
+    assert "deleted study {} (3 instances)".format(study_b) in study.stdout
+    left = node.index()
+    assert sorted(left) == sorted(str(d.SOPInstanceUID) for d in ds_a[1:])
+    assert len(files_under(node.objects_dir)) == 3
+    for uid, rec in index.items():
+        assert os.path.exists(rec["path"]) == (uid in left), uid
+    assert node.cli("check").returncode == 0
+
+    unknown = node.cli("delete", "1.2.3.999")
+    assert unknown.returncode == 1
+    assert "no study, series or instance 1.2.3.999" in unknown.stderr
+
+
 def test_import_counts_a_broken_dicom_file_as_failed(node_factory, tmp_path):
     node = node_factory("importbad")
     src = tmp_path / "mixed"

@@ -48,6 +48,19 @@ public:
     }
     return m_inner->replace(info, file, origin);
   }
+  core::Result<std::vector<store::Tombstone>> remove_entity(store::Level level,
+                                                           const std::string& uid) override
+  {
+    return m_inner->remove_entity(level, uid);
+  }
+  core::Result<std::vector<store::Tombstone>> tombstones() override
+  {
+    return m_inner->tombstones();
+  }
+  core::Result<void> clear_tombstones(const std::vector<std::string>& sop_uids) override
+  {
+    return m_inner->clear_tombstones(sop_uids);
+  }
   core::Result<void>
   for_each_file(const std::function<void(const std::string&, const std::string&)>& f) override
   {

@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// `cloudfilm delete UID...`: remove studies, series or instances from the
+// store, files and index together (store::Store::remove).
+#include "commands.hpp"
+
+#include <core/log.hpp>
+
+#include <cstdio>
+
+namespace app {
+
+int
+run_delete(const config::Config& config, const std::vector<std::string>& uids)
+{
+  auto st = open_store(config);
+  if (!st) {
+    return 1;
+  }
+  // Another process (a running node) may be storing into the same folders;
+  // its ingests do not wait for this process's delete.
+  if (const int others = st->files().other_live_processes(); others > 0) {
+    std::fprintf(stderr,
+                 "cloudfilm: delete: %d other cloudfilm process(es) have the store %s open "
+                 "(a running node?); stop them first, then delete\n",
+                 others, st->root().c_str());
+    return 1;
+  }
+  int status = 0;
+  for (const auto& uid : uids) {
+    std::size_t removed = 0;
+    const char* what = "";
+    for (const auto& [level, name] : {std::pair{store::Level::study, "study"},
+                                      std::pair{store::Level::series, "series"},
+                                      std::pair{store::Level::image, "instance"}}) {
+      auto r = st->remove(level, uid);
+      if (!r) {
+        std::fprintf(stderr, "cloudfilm: delete %s: %s\n", uid.c_str(), r.error().message().c_str());
+        return 1;
+      }
+      if (*r > 0) {
+        removed = *r;
+        what = name;
+        break;
+      }
+    }
+    if (removed == 0) {
+      std::fprintf(stderr, "cloudfilm: delete: no study, series or instance %s in the store\n",
+                   uid.c_str());
+      status = 1;
+      continue;
+    }
+    CF_LOG(info, "store", "deleted " << what << " " << uid << ": " << removed << " instances");
+    std::printf("deleted %s %s (%zu instances)\n", what, uid.c_str(), removed);
+  }
+  return status;
+}
+
+} // namespace app
