@@ -67,6 +67,13 @@ main(int argc, char** argv)
   add_common(del);
   del->add_option("uids", delete_uids, "study, series or SOP instance UIDs")->required();
 
+  std::vector<std::string> protect_uids;
+  bool protect_off = false;
+  auto* protect = cli.add_subcommand("protect", "keep studies from being recycled (storage.when_full)");
+  add_common(protect);
+  protect->add_option("uids", protect_uids, "study instance UIDs")->required();
+  protect->add_flag("--off", protect_off, "allow recycling again");
+
   app::SendOptions send_options;
   auto* send = cli.add_subcommand("send", "queue studies, series or instances for a configured modality");
   add_common(send);
@@ -140,6 +147,9 @@ main(int argc, char** argv)
     }
     if (check->parsed()) {
       return app::run_check(config, repair);
+    }
+    if (protect->parsed()) {
+      return app::run_protect(config, protect_uids, protect_off);
     }
     if (del->parsed()) {
       return app::run_delete(config, delete_uids);

@@ -122,6 +122,10 @@ store_options(const config::Config& config)
   }
   o.fallback_charset = config.storage.fallback_charset;
   o.sync = config.storage.fsync;
+  o.max_bytes = static_cast<std::uint64_t>(config.storage.max_size_mb) << 20;
+  o.max_studies = config.storage.max_studies;
+  o.recycle = config.storage.recycle;
+  o.min_free_bytes = static_cast<std::uint64_t>(config.storage.min_free_mb) << 20;
   return o;
 }
 

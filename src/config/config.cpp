@@ -220,7 +220,26 @@ parse_node(const YAML::Node& n, Node& out)
 void
 parse_storage(const YAML::Node& n, Storage& out)
 {
-  reject_unknown(n, "storage", {"path", "duplicates", "fallback_charset", "fsync"});
+  reject_unknown(n,
+                 "storage",
+                 {"path", "duplicates", "fallback_charset", "fsync", "max_size_mb", "max_studies",
+                  "when_full", "min_free_mb"});
+  if (n["max_size_mb"]) {
+    out.max_size_mb = get_int(n["max_size_mb"], "storage.max_size_mb", 0, 1 << 30);
+  }
+  if (n["max_studies"]) {
+    out.max_studies = get_int(n["max_studies"], "storage.max_studies", 0, 1 << 30);
+  }
+  if (n["min_free_mb"]) {
+    out.min_free_mb = get_int(n["min_free_mb"], "storage.min_free_mb", 0, 1 << 30);
+  }
+  if (n["when_full"]) {
+    const auto v = get_string(n["when_full"], "storage.when_full");
+    if (v != "refuse" && v != "recycle") {
+      fail("storage.when_full", "'" + v + "' is not one of refuse, recycle");
+    }
+    out.recycle = v == "recycle";
+  }
   if (n["fsync"]) {
     out.fsync = get_bool(n["fsync"], "storage.fsync");
   }

@@ -76,6 +76,12 @@ struct Storage
 {
   std::filesystem::path path = "cloudfilm-data";
   DuplicatePolicy duplicates = DuplicatePolicy::keep_first;
+  // Limits (0: none) and what happens when one is reached: refuse new
+  // instances (A700) or recycle the least recently stored unprotected study.
+  long max_size_mb = 0;
+  long max_studies = 0;
+  bool recycle = false; // when_full: recycle | refuse
+  long min_free_mb = 256; // always refuse before the disk has less free
   // Assumed for text without a (usable) SpecificCharacterSet that is not UTF-8.
   std::string fallback_charset = "GB18030";
   // fsync before acknowledging (survives power loss); false: survives a

@@ -26,6 +26,8 @@ describe(Errc e)
     return "index database failed";
   case Errc::not_found:
     return "not found";
+  case Errc::limit_reached:
+    return "storage limit reached";
   }
   return "unknown store error";
 }

@@ -11,6 +11,7 @@ enum class Errc {
   io_failed,              // other file-system failure
   index_failed,           // the database refused or failed
   not_found,              // no such instance/series/study
+  limit_reached,          // storage.max_size_mb / max_studies / min_free_mb would be passed
 };
 
 const std::error_category& error_category();

@@ -21,6 +21,13 @@ struct StoredFile
 
 enum class AddOutcome { added, already_indexed };
 
+// What the store holds, for storage limits.
+struct Usage
+{
+  std::uint64_t bytes = 0;
+  long studies = 0;
+};
+
 // An instance removed from the index whose file is still to be unlinked.
 struct Tombstone
 {
@@ -57,6 +64,14 @@ public:
   virtual core::Result<std::vector<Tombstone>> tombstones() = 0;
   // Deletion, step 3: the files are gone.
   virtual core::Result<void> clear_tombstones(const std::vector<std::string>& sop_uids) = 0;
+
+  // Storage limits (Store::make_room).
+  virtual core::Result<Usage> usage() = 0;
+  // The least recently stored study that is not protected and not `except`.
+  virtual core::Result<std::optional<std::string>>
+  oldest_unprotected_study(const std::string& except) = 0;
+  // Protect a study from recycling, or not. False if there is no such study.
+  virtual core::Result<bool> set_protected(const std::string& study_uid, bool on) = 0;
 
   // Call `f(sop_uid, relative_path)` for every indexed instance.
   virtual core::Result<void>

@@ -92,6 +92,15 @@ CREATE TABLE IF NOT EXISTS instances(
 CREATE INDEX IF NOT EXISTS instances_series ON instances(series_fk);
 -- Stored but not yet queued for forwarding (Origin::mark_unqueued).
 CREATE TABLE IF NOT EXISTS unqueued(sop_uid TEXT PRIMARY KEY);
+-- Bytes stored, kept by triggers, for storage.max_size_mb.
+CREATE TABLE IF NOT EXISTS totals(id INTEGER PRIMARY KEY CHECK (id = 1), bytes INTEGER NOT NULL);
+INSERT OR IGNORE INTO totals SELECT 1, COALESCE(SUM(size), 0) FROM instances;
+CREATE TRIGGER IF NOT EXISTS instances_size_ai AFTER INSERT ON instances BEGIN
+  UPDATE totals SET bytes = bytes + NEW.size WHERE id = 1;
+END;
+CREATE TRIGGER IF NOT EXISTS instances_size_ad AFTER DELETE ON instances BEGIN
+  UPDATE totals SET bytes = bytes - OLD.size WHERE id = 1;
+END;
 -- Instances deleted from the index whose file may still exist (Store::remove
 -- unlinks it, then clears the row; an interrupted delete finishes at open).
 CREATE TABLE IF NOT EXISTS tombstones(sop_uid TEXT PRIMARY KEY, path TEXT NOT NULL);
@@ -130,5 +139,15 @@ CREATE TRIGGER IF NOT EXISTS studies_ad AFTER DELETE ON studies BEGIN
   UPDATE patients SET num_studies = num_studies - 1 WHERE id = OLD.patient_fk;
 END;
 )SQL";
+
+// Columns added after schema 1, as (table, column, definition); added to an
+// existing index at open when missing.
+const ColumnAddition k_added_columns[] = {
+  // cloudfilm protect: never recycled (storage.when_full: recycle).
+  {"studies", "protected", "INTEGER NOT NULL DEFAULT 0"},
+  // When an instance of the study was last stored: the recycling order.
+  {"studies", "last_stored_at", "TEXT NOT NULL DEFAULT ''"},
+};
+const std::size_t k_added_column_count = sizeof(k_added_columns) / sizeof(k_added_columns[0]);
 
 } // namespace store

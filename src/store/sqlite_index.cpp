@@ -51,6 +51,62 @@ public:
     : m_db(file), m_root(std::move(root))
   {
     m_db.exec(k_index_schema);
+    for (std::size_t i = 0; i < k_added_column_count; ++i) {
+      const auto& c = k_added_columns[i];
+      bool present = false;
+      Stmt info(m_db.handle(), (std::string("PRAGMA table_info(") + c.table + ")").c_str());
+      while (info.step()) {
+        present = present || info.text(1) == c.column;
+      }
+      if (!present) {
+        m_db.exec((std::string("ALTER TABLE ") + c.table + " ADD COLUMN " + c.column + " "
+                   + c.definition)
+                    .c_str());
+      }
+    }
+  }
+
+  core::Result<Usage> usage() override
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      Stmt q(m_db.handle(),
+             "SELECT (SELECT bytes FROM totals WHERE id = 1), (SELECT COUNT(*) FROM studies)");
+      q.step();
+      return Usage{static_cast<std::uint64_t>(q.int64(0)), static_cast<long>(q.int64(1))};
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  core::Result<std::optional<std::string>> oldest_unprotected_study(const std::string& except) override
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      Stmt q(m_db.handle(), "SELECT study_uid FROM studies WHERE protected = 0 AND study_uid != ? "
+                            "ORDER BY last_stored_at, id LIMIT 1");
+      q.bind(1, except);
+      if (!q.step()) {
+        return std::optional<std::string>();
+      }
+      return std::optional<std::string>(q.text(0));
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
+  }
+
+  core::Result<bool> set_protected(const std::string& study_uid, bool on) override
+  {
+    std::lock_guard<std::mutex> lock(m_mutex);
+    try {
+      Stmt q(m_db.handle(), "UPDATE studies SET protected = ? WHERE study_uid = ?");
+      q.bind(1, static_cast<std::int64_t>(on ? 1 : 0));
+      q.bind(2, study_uid);
+      q.step();
+      return m_db.changes() > 0;
+    } catch (const std::exception& e) {
+      return index_error(e);
+    }
   }
 
   core::Result<AddOutcome>
@@ -418,6 +474,11 @@ private:
     ins.step();
     const bool added = m_db.changes() > 0;
     if (added) {
+      auto& touch = stmt("UPDATE studies SET last_stored_at = ? WHERE id = ?");
+      Resetter rt{touch};
+      touch.bind(1, core::utc_timestamp());
+      touch.bind(2, study);
+      touch.step();
       // Stored again after a delete whose file could not be unlinked: the
       // new file is not to be unlinked for the old delete.
       run("DELETE FROM tombstones WHERE sop_uid = ?", info.sop_instance_uid);

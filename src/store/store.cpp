@@ -143,6 +143,12 @@ Store::ingest(const fs::path& file, const Origin& origin, const Claimed& claimed
                             "Affected SOP Class UID " + claimed.sop_class_uid
                               + " != dataset SOP Class UID " + info->sop_class_uid);
   }
+  const auto size = core::fs::file_size(file);
+  if (auto room = make_room(size ? *size : 0, info->study_instance_uid); !room) {
+    std::error_code ec;
+    fs::remove(file, ec);
+    return room.error();
+  }
   std::shared_lock<std::shared_mutex> no_remove(m_remove_mutex);
   auto result = ingest_checked(file, origin, *info);
   if (!result) {
@@ -338,6 +344,69 @@ Store::finish_remove(const std::vector<Tombstone>& gone)
     return r.error();
   }
   return failure;
+}
+
+core::Result<bool>
+Store::protect(const std::string& study_uid, bool on)
+{
+  return m_index->set_protected(study_uid, on);
+}
+
+core::Result<void>
+Store::make_room(std::uint64_t bytes, const std::string& study_uid)
+{
+  if (m_options.min_free_bytes > 0) {
+    std::error_code ec;
+    const auto space = fs::space(root(), ec);
+    if (!ec && space.available < m_options.min_free_bytes + bytes) {
+      return core::make_error(Errc::limit_reached,
+                              "less than " + std::to_string(m_options.min_free_bytes >> 20)
+                                + " MiB would stay free on the storage device (storage.min_free_mb); "
+                                  "free disk space or delete studies");
+    }
+  }
+  if (m_options.max_bytes == 0 && m_options.max_studies == 0) {
+    return {};
+  }
+  bool new_study = false;
+  if (m_options.max_studies > 0) {
+    auto series = m_index->series(study_uid);
+    if (!series) {
+      return series.error();
+    }
+    new_study = series->empty();
+  }
+  for (;;) {
+    auto usage = m_index->usage();
+    if (!usage) {
+      return usage.error();
+    }
+    const bool over_bytes = m_options.max_bytes > 0 && usage->bytes + bytes > m_options.max_bytes;
+    const bool over_studies =
+      m_options.max_studies > 0 && new_study && usage->studies + 1 > m_options.max_studies;
+    if (!over_bytes && !over_studies) {
+      return {};
+    }
+    const std::string which = over_bytes ? "storage.max_size_mb" : "storage.max_studies";
+    if (!m_options.recycle) {
+      return core::make_error(Errc::limit_reached,
+                              which + " reached; delete studies or raise the limit");
+    }
+    auto victim = m_index->oldest_unprotected_study(study_uid);
+    if (!victim) {
+      return victim.error();
+    }
+    if (!victim->has_value()) {
+      return core::make_error(Errc::limit_reached,
+                              which + " reached and every other study is protected");
+    }
+    auto removed = remove(Level::study, **victim);
+    if (!removed) {
+      return removed.error();
+    }
+    CF_LOG(warn, "store", which << " reached: recycled study " << **victim << " (" << *removed
+                                << " instances, least recently stored)");
+  }
 }
 
 } // namespace store

@@ -21,6 +21,15 @@ struct Options
   // acknowledged instance survives a power loss or kernel crash. Without
   // it, it survives a process crash (kill -9) only.
   bool sync = true;
+  // Limits, like Orthanc's MaximumStorageSize / MaximumPatientCount (0: none).
+  std::uint64_t max_bytes = 0;
+  long max_studies = 0;
+  // When a limit would be passed: recycle the least recently stored
+  // unprotected studies, or refuse the new instance (limit_reached).
+  bool recycle = false;
+  // Always refused (limit_reached) when the file system would keep less
+  // free space than this, recycling or not: a full disk loses data.
+  std::uint64_t min_free_bytes = 256ull << 20;
 };
 
 // What check() found (and repaired, if asked).
@@ -74,6 +83,9 @@ public:
   // the number of instances deleted (0: nothing matched).
   core::Result<std::size_t> remove(Level level, const std::string& uid);
 
+  // Protect a study from recycling (or not). False if there is no such study.
+  core::Result<bool> protect(const std::string& study_uid, bool on);
+
   // Compare files and index; with `repair`, make them agree again.
   core::Result<CheckReport> check(bool repair);
 
@@ -109,6 +121,9 @@ private:
                                          const Origin& origin,
                                          const dicom::InstanceInfo& info,
                                          Ingested out);
+
+  // Enforce the limits before a new instance of `bytes` for `study_uid`.
+  core::Result<void> make_room(std::uint64_t bytes, const std::string& study_uid);
 
   // Unlink the files of `gone` and clear their tombstones; files of SOP
   // Instance UIDs indexed again are kept.

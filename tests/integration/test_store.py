@@ -507,6 +507,44 @@ def test_delete_study_series_instance(node_factory, tmp_path):
     assert "no study, series or instance 1.2.3.999" in unknown.stderr
 
 
+def _store_raw(node, datasets):
+    contexts = [(k_ct_image_storage, [dimse.k_explicit_le])]
+    with dimse.Association("127.0.0.1", node.port, called=node.ae_title, contexts=contexts) as assoc:
+        return [assoc.store(k_ct_image_storage, str(ds.SOPInstanceUID), dimse.encode_dataset(ds))
+                for ds in datasets]
+
+
+def test_storage_limit_refuses_with_a700(node_factory):
+    """storage.max_studies with when_full: refuse: a new study gets A700 with the limit named
+    in the Error Comment; instances of stored studies still come in; nothing is lost."""
+    node = node_factory("limit", config={"storage": {"max_studies": 1}}).start()
+    assert _store_raw(node, [_raw_ct(951, 0), _raw_ct(951, 1)]) == [0x0000, 0x0000]
+    assert _store_raw(node, [_raw_ct(952, 0)]) == [0xA700]
+    assert _store_raw(node, [_raw_ct(951, 2)]) == [0x0000]
+    assert "storage.max_studies reached" in node.log()
+    assert sorted(node.index()) == sorted(str(_raw_ct(951, i).SOPInstanceUID) for i in range(3))
+    assert node.stop() == 0
+    assert node.cli("check").returncode == 0
+
+
+def test_storage_limit_recycles_unprotected_studies(node_factory):
+    """when_full: recycle removes the least recently stored study that `cloudfilm protect`
+    did not protect, files and index together."""
+    node = node_factory("recycle", config={"storage": {"max_studies": 2, "when_full": "recycle"}})
+    node.start()
+    assert _store_raw(node, [_raw_ct(961, 0), _raw_ct(962, 0)]) == [0x0000, 0x0000]
+    assert node.stop() == 0
+    protect = node.cli("protect", str(_raw_ct(961, 0).StudyInstanceUID))
+    assert protect.returncode == 0, protect.stderr
+    node.start()
+    assert _store_raw(node, [_raw_ct(963, 0)]) == [0x0000]
+    assert node.stop() == 0
+    studies = sorted(r["study_uid"] for r in node.index().values())
+    assert studies == sorted(str(_raw_ct(s, 0).StudyInstanceUID) for s in (961, 963))
+    assert len(files_under(node.objects_dir)) == 2
+    assert node.cli("check").returncode == 0
+
+
 def test_import_counts_a_broken_dicom_file_as_failed(node_factory, tmp_path):
     node = node_factory("importbad")
     src = tmp_path / "mixed"

@@ -53,6 +53,18 @@ public:
   {
     return m_inner->remove_entity(level, uid);
   }
+  core::Result<store::Usage> usage() override
+  {
+    return m_inner->usage();
+  }
+  core::Result<std::optional<std::string>> oldest_unprotected_study(const std::string& except) override
+  {
+    return m_inner->oldest_unprotected_study(except);
+  }
+  core::Result<bool> set_protected(const std::string& study_uid, bool on) override
+  {
+    return m_inner->set_protected(study_uid, on);
+  }
   core::Result<std::vector<store::Tombstone>> tombstones() override
   {
     return m_inner->tombstones();

@@ -9,6 +9,8 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 namespace fs = std::filesystem;
 
 namespace {
@@ -140,5 +142,118 @@ TEST_SUITE("store::remove")
     CHECK(st->contains("1.2.1.1"));
     CHECK(fs::exists(file_of(*st, "1.2.1.1")));
     CHECK(st->index().tombstones()->empty());
+  }
+}
+
+namespace {
+
+std::unique_ptr<store::Store>
+open_limited(const fs::path& root, long max_studies, std::uint64_t max_bytes, bool recycle)
+{
+  store::Options options;
+  options.root = root;
+  options.max_studies = max_studies;
+  options.max_bytes = max_bytes;
+  options.recycle = recycle;
+  auto st = store::Store::open(options);
+  REQUIRE_MESSAGE(st, st.error().message());
+  return std::move(*st);
+}
+
+core::Result<store::Ingested>
+add(store::Store& st, const char* study, const char* series, const char* sop)
+{
+  return st.ingest(testutil::write_instance(st.spool_path(), testutil::Uids{study, series, sop}), k_origin);
+}
+
+std::vector<std::string>
+study_uids(store::Store& st)
+{
+  std::vector<std::string> out;
+  const auto studies = st.query().studies();
+  REQUIRE(studies);
+  for (const auto& s : *studies) {
+    out.push_back(s.study_instance_uid);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+} // namespace
+
+TEST_SUITE("store::limits")
+{
+  TEST_CASE("max_studies refusing: the new study is refused, nothing stored is lost")
+  {
+    testutil::TempDir dir;
+    auto st = open_limited(dir.path(), 2, 0, false);
+    REQUIRE(add(*st, "1.1", "1.1.1", "1.1.1.1"));
+    REQUIRE(add(*st, "1.2", "1.2.1", "1.2.1.1"));
+    REQUIRE(add(*st, "1.2", "1.2.1", "1.2.1.2")); // same study: no new study
+    auto third = add(*st, "1.3", "1.3.1", "1.3.1.1");
+    REQUIRE_FALSE(third);
+    CHECK(third.error().code == store::Errc::limit_reached);
+    CHECK(third.error().detail.find("storage.max_studies") != std::string::npos);
+    CHECK(study_uids(*st) == std::vector<std::string>{"1.1", "1.2"});
+    CHECK(object_files(dir.path()) == 3);
+    for (const auto& e : fs::recursive_directory_iterator(dir.path() / "spool")) {
+      CHECK_MESSAGE((!e.is_regular_file() || e.path().filename() == ".lock"),
+                    "refused file left in the spool: " << e.path());
+    }
+  }
+
+  TEST_CASE("max_studies recycling: the least recently stored unprotected study goes")
+  {
+    testutil::TempDir dir;
+    auto st = open_limited(dir.path(), 2, 0, true);
+    REQUIRE(add(*st, "1.1", "1.1.1", "1.1.1.1"));
+    REQUIRE(add(*st, "1.2", "1.2.1", "1.2.1.1"));
+    REQUIRE(*st->protect("1.1", true));
+    REQUIRE(add(*st, "1.3", "1.3.1", "1.3.1.1")); // 1.1 is older but protected: 1.2 goes
+    CHECK(study_uids(*st) == std::vector<std::string>{"1.1", "1.3"});
+    CHECK(object_files(dir.path()) == 2);
+    REQUIRE(*st->protect("1.3", true));
+    auto refused = add(*st, "1.4", "1.4.1", "1.4.1.1"); // every other study protected
+    REQUIRE_FALSE(refused);
+    CHECK(refused.error().code == store::Errc::limit_reached);
+    CHECK(refused.error().detail.find("protected") != std::string::npos);
+    CHECK_FALSE(*st->protect("9.9", true));
+    auto report = st->check(false);
+    REQUIRE(report);
+    CHECK(report->clean());
+  }
+
+  TEST_CASE("max_bytes recycling frees what the new instance needs; the counter follows deletes")
+  {
+    testutil::TempDir dir;
+    std::uint64_t one = 0;
+    {
+      auto probe = open_limited(dir.path() / "probe", 0, 0, false);
+      REQUIRE(add(*probe, "9.1", "9.1.1", "9.1.1.1"));
+      one = probe->index().usage()->bytes;
+    }
+    REQUIRE(one > 0);
+    auto st = open_limited(dir.path() / "store", 0, 2 * one + one / 2, true);
+    REQUIRE(add(*st, "1.1", "1.1.1", "1.1.1.1"));
+    REQUIRE(add(*st, "1.2", "1.2.1", "1.2.1.1"));
+    CHECK(st->index().usage()->bytes == 2 * one);
+    REQUIRE(add(*st, "1.3", "1.3.1", "1.3.1.1"));
+    CHECK(study_uids(*st) == std::vector<std::string>{"1.2", "1.3"});
+    CHECK(st->index().usage()->bytes == 2 * one);
+  }
+
+  TEST_CASE("the disk-free floor refuses, recycling or not")
+  {
+    testutil::TempDir dir;
+    store::Options options;
+    options.root = dir.path();
+    options.recycle = true;
+    options.min_free_bytes = std::uint64_t(1) << 62; // more than any disk has
+    auto st = store::Store::open(options);
+    REQUIRE(st);
+    auto r = add(**st, "1.1", "1.1.1", "1.1.1.1");
+    REQUIRE_FALSE(r);
+    CHECK(r.error().code == store::Errc::limit_reached);
+    CHECK(r.error().detail.find("storage.min_free_mb") != std::string::npos);
   }
 }

@@ -58,6 +58,8 @@ store_failure_status(const core::Error& error)
       return {k_duplicate_sop_instance, comment("SOP instance already stored")};
     case store::Errc::disk_full:
       return {k_refused_out_of_resources, comment("storage full")};
+    case store::Errc::limit_reached:
+      return {k_refused_out_of_resources, comment(error.detail)};
     case store::Errc::index_failed:
       return {k_refused_out_of_resources, comment("index unavailable")};
     case store::Errc::io_failed:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// `cloudfilm delete UID...`: remove studies, series or instances from the
-// store, files and index together (store::Store::remove).
+// Store upkeep: `cloudfilm delete UID...` removes studies, series or
+// instances, files and index together (store::Store::remove); `cloudfilm
+// protect UID... [--off]` keeps studies from being recycled.
 #include "commands.hpp"
 
 #include <core/log.hpp>
@@ -51,6 +52,30 @@ run_delete(const config::Config& config, const std::vector<std::string>& uids)
     }
     CF_LOG(info, "store", "deleted " << what << " " << uid << ": " << removed << " instances");
     std::printf("deleted %s %s (%zu instances)\n", what, uid.c_str(), removed);
+  }
+  return status;
+}
+
+int
+run_protect(const config::Config& config, const std::vector<std::string>& study_uids, bool off)
+{
+  auto st = open_store(config);
+  if (!st) {
+    return 1;
+  }
+  int status = 0;
+  for (const auto& uid : study_uids) {
+    auto r = st->protect(uid, !off);
+    if (!r) {
+      std::fprintf(stderr, "cloudfilm: protect %s: %s\n", uid.c_str(), r.error().message().c_str());
+      return 1;
+    }
+    if (!*r) {
+      std::fprintf(stderr, "cloudfilm: protect: no study %s in the store\n", uid.c_str());
+      status = 1;
+      continue;
+    }
+    std::printf("study %s %s\n", uid.c_str(), off ? "may be recycled again" : "protected from recycling");
   }
   return status;
 }
