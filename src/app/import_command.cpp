@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "commands.hpp"
 
-#include <source/har_import.hpp>
-#include <source/import.hpp>
+#include <media/har_import.hpp>
+#include <media/import.hpp>
 
 #include <chrono>
 #include <cstdio>
@@ -16,7 +16,7 @@ namespace {
 class ProgressBar
 {
 public:
-  void operator()(const source::ImportProgress& p)
+  void operator()(const media::ImportProgress& p)
   {
     const auto now = std::chrono::steady_clock::now();
     if (now - m_last < std::chrono::milliseconds(100) && p.done != p.total) {
@@ -56,14 +56,14 @@ run_import(const config::Config& config, const std::vector<std::string>& paths)
     return 1;
   }
   std::vector<std::filesystem::path> inputs(paths.begin(), paths.end());
-  source::ImportSummary summary;
+  media::ImportSummary summary;
   {
     ProgressBar bar;
-    source::ProgressFn progress;
+    media::ProgressFn progress;
     if (::isatty(STDERR_FILENO)) {
-      progress = [&bar](const source::ImportProgress& p) { bar(p); };
+      progress = [&bar](const media::ImportProgress& p) { bar(p); };
     }
-    summary = source::import_paths(inputs, *intake->sink, progress);
+    summary = media::import_paths(inputs, *intake->sink, progress);
   }
   for (const auto& f : summary.failures) {
     std::fprintf(stderr, "cloudfilm: import: %s\n", f.c_str());
@@ -80,7 +80,7 @@ run_import_har(const config::Config& config, const std::string& har)
   if (!intake) {
     return 1;
   }
-  auto summary = source::import_har(har, *intake->sink);
+  auto summary = media::import_har(har, *intake->sink);
   if (!summary) {
     std::fprintf(stderr, "cloudfilm: import-har: %s\n", summary.error().message().c_str());
     return 1;

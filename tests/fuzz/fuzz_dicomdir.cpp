@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// (g) DICOMDIR resolution (source::import_paths on a DICOMDIR): the input is
+// (g) DICOMDIR resolution (media::import_paths on a DICOMDIR): the input is
 // written as media/DICOMDIR next to media/IMAGES/IM1; a second instance,
 // OUTSIDE/SECRET, sits beside the media folder. A Referenced File ID must
 // never resolve outside the folder of its DICOMDIR (PS3.10 8.5: File IDs are
 // relative to the directory of the DICOMDIR), so importing SECRET is a bug.
 #include "fuzz_common.hpp"
 
-#include <source/import.hpp>
+#include <media/import.hpp>
 
 #include <dcmtk/config/osconfig.h>
 
@@ -67,6 +67,6 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
   sink.on_ingest = on_ingest;
   const auto dicomdir = media() / "DICOMDIR";
   cf_fuzz::write_file(dicomdir, std::string_view(reinterpret_cast<const char*>(data), size));
-  (void)source::import_paths({dicomdir}, sink);
+  (void)media::import_paths({dicomdir}, sink);
   return 0;
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// (c) The HAR walker: the input is a HAR file given to source::import_har.
+// (c) The HAR walker: the input is a HAR file given to media::import_har.
 #include "fuzz_common.hpp"
 
-#include <source/har_import.hpp>
+#include <media/har_import.hpp>
 
 extern "C" int
 LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
@@ -11,7 +11,7 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
   static cf_fuzz::ReadingSink sink;
   const auto har = cf_fuzz::scratch() / "input.har";
   cf_fuzz::write_file(har, std::string_view(reinterpret_cast<const char*>(data), size));
-  (void)source::import_har(har, sink);
+  (void)media::import_har(har, sink);
   std::error_code ec;
   std::filesystem::remove(har, ec);
   return 0;

@@ -6,7 +6,7 @@
 
 #include <dicomweb/multipart.hpp>
 
-#include <source/har_import.hpp>
+#include <media/har_import.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -85,7 +85,7 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
   static cf_fuzz::ReadingSink sink;
   const auto file = cf_fuzz::scratch() / "multipart.har";
   cf_fuzz::write_file(file, text);
-  (void)source::import_har(file, sink);
+  (void)media::import_har(file, sink);
   std::error_code ec;
   std::filesystem::remove(file, ec);
   return 0;

@@ -14,7 +14,7 @@
 #include "testutil/dicom_factory.hpp"
 #include "testutil/temp_dir.hpp"
 
-#include <source/import.hpp>
+#include <media/import.hpp>
 #include <store/store.hpp>
 
 #include <dcmtk/config/osconfig.h>
@@ -202,7 +202,7 @@ TEST_SUITE("fuzz regressions")
     options.sync = false;
     auto st = store::Store::open(options);
     REQUIRE_MESSAGE(st, st.error().message());
-    const auto summary = source::import_paths({media / "DICOMDIR"}, **st);
+    const auto summary = media::import_paths({media / "DICOMDIR"}, **st);
     CHECK((*st)->contains("1.2.3.1.1.1"));
     CHECK_FALSE((*st)->contains("1.2.9.1.1"));
     CHECK(summary.imported == 1);
@@ -235,8 +235,8 @@ TEST_SUITE("fuzz regressions")
     options.sync = false;
     auto st = store::Store::open(options);
     REQUIRE_MESSAGE(st, st.error().message());
-    source::ImportSummary summary;
-    REQUIRE_NOTHROW(summary = source::import_paths({media / "DICOMDIR", file}, **st));
+    media::ImportSummary summary;
+    REQUIRE_NOTHROW(summary = media::import_paths({media / "DICOMDIR", file}, **st));
     CHECK(summary.imported == 0);
     CHECK(summary.failed == 2);
   }

@@ -12,7 +12,7 @@
 // Import from a browser capture (HAR, "record in a browser, extract DICOM
 // afterwards", platforms.md 6): for viewers without an adapter, and for
 // captures users already made.
-namespace source {
+namespace media {
 
 struct HarSummary
 {
@@ -44,8 +44,8 @@ struct HarSummary
 //   the larger, then the first; an instance found only truncated is skipped.
 // Candidates wait in temp files in the sink's spool. Instances
 // `sink.contains()` are not ingested again. Errors: the file cannot be read,
-// or is not a HAR (source::Errc::bad_request); a HAR cut short is imported up
+// or is not a HAR (media::Errc::not_a_capture); a HAR cut short is imported up
 // to the cut and noted.
 core::Result<HarSummary> import_har(const std::filesystem::path& har, store::IngestSink& sink);
 
-} // namespace source
+} // namespace media

@@ -5,7 +5,8 @@
 
 #include <store/store.hpp>
 
-#include <source/har_import.hpp>
+#include <media/errors.hpp>
+#include <media/har_import.hpp>
 #include <source/source.hpp>
 
 #include <dcmtk/config/osconfig.h>
@@ -340,7 +341,7 @@ write_big_instance(const fs::path& file, const std::string& sop, Uint16 rows, Ui
 
 } // namespace
 
-TEST_SUITE("source::import_har")
+TEST_SUITE("media::import_har")
 {
   TEST_CASE("whole files, multipart, WebSocket frames and Hinacom pairs come out of a capture")
   {
@@ -431,7 +432,7 @@ TEST_SUITE("source::import_har")
     const auto har = dir.path() / "capture.har";
     write_all(har, har_text(entries));
 
-    const auto result = source::import_har(har, *st);
+    const auto result = media::import_har(har, *st);
     REQUIRE_MESSAGE(result, result.error().message());
     const auto& s = *result;
     INFO(joined(s.notes));
@@ -471,7 +472,7 @@ TEST_SUITE("source::import_har")
 
     SUBCASE("importing the same capture again stores nothing new")
     {
-      const auto again = source::import_har(har, *st);
+      const auto again = media::import_har(har, *st);
       REQUIRE(again);
       CHECK(again->imported == 0);
       CHECK(again->already_stored == 10);
@@ -493,7 +494,7 @@ TEST_SUITE("source::import_har")
                                 entry("https://a/2", "application/dicom", read_all(mr), true)});
     const auto cut = dir.path() / "cut.har";
     write_all(cut, text.substr(0, text.size() - 3000));
-    const auto result = source::import_har(cut, *st);
+    const auto result = media::import_har(cut, *st);
     REQUIRE_MESSAGE(result, result.error().message());
     CHECK(result->entries == 2);
     CHECK(result->imported == 1);
@@ -501,10 +502,10 @@ TEST_SUITE("source::import_har")
 
     const auto not_har = dir.path() / "other.json";
     write_all(not_har, R"({"studies": [1, 2, 3]})");
-    const auto refused = source::import_har(not_har, *st);
+    const auto refused = media::import_har(not_har, *st);
     REQUIRE_FALSE(refused);
-    CHECK(refused.error().code == source::Errc::bad_request);
-    CHECK_FALSE(source::import_har(dir.path() / "missing.har", *st));
+    CHECK(refused.error().code == media::Errc::not_a_capture);
+    CHECK_FALSE(media::import_har(dir.path() / "missing.har", *st));
   }
 
   TEST_CASE("a 300 MB capture is streamed in bounded memory" * doctest::test_suite("slow")
@@ -558,7 +559,7 @@ TEST_SUITE("source::import_har")
     const long rss_before = status_kb("VmRSS:");
     const bool reset = reset_peak();
     const long hwm_before = status_kb("VmHWM:");
-    const auto result = source::import_har(har, *st);
+    const auto result = media::import_har(har, *st);
     const long hwm_after = status_kb("VmHWM:");
     const auto t2 = std::chrono::steady_clock::now();
     REQUIRE_MESSAGE(result, result.error().message());

@@ -3,19 +3,15 @@
 
 #include <http/client.hpp>
 
-#include "source.hpp"
+#include "errors.hpp"
 
+#include <dicom/inspect.hpp>
 #include <dicom/part10.hpp>
 #include <dicom/reassemble.hpp>
 
 #include <core/log.hpp>
 #include <core/strings.hpp>
 
-#include <dcmtk/config/osconfig.h>
-
-#include <dcmtk/dcmdata/dcdeftag.h>
-#include <dcmtk/dcmdata/dcfilefo.h>
-#include <dcmtk/dcmdata/dcxfer.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -28,7 +24,7 @@
 #include <system_error>
 #include <utility>
 
-namespace source {
+namespace media {
 
 namespace {
 
@@ -341,78 +337,6 @@ parse_tag_list(std::string_view text)
   return tags;
 }
 
-// --- how good a copy is -------------------------------------------------------
-
-struct Quality
-{
-  std::string sop_instance_uid;
-  bool complete = false; // parses to the end, pixel data as long as announced
-  std::uint64_t size = 0;
-};
-
-// Native pixel data must hold Rows x Columns x Samples x Frames samples
-// (PS3.5 8.1.1; 4:2:2 data two samples per pixel, PS3.3 C.7.6.3.1.2).
-bool
-pixels_complete(DcmDataset& ds)
-{
-  DcmElement* pixel = nullptr;
-  if (ds.findAndGetElement(DCM_PixelData, pixel).bad() || pixel == nullptr) {
-    // An image whose pixel data is missing was cut right before it.
-    return !ds.tagExists(DCM_Rows) || ds.tagExists(DCM_FloatPixelData)
-           || ds.tagExists(DCM_DoubleFloatPixelData);
-  }
-  if (DcmXfer(ds.getOriginalXfer()).isEncapsulated()) {
-    return true; // the fragments parsed to the sequence delimiter
-  }
-  Uint16 rows = 0;
-  Uint16 columns = 0;
-  Uint16 samples = 1;
-  Uint16 allocated = 0;
-  Sint32 frames = 1;
-  ds.findAndGetUint16(DCM_Rows, rows);
-  ds.findAndGetUint16(DCM_Columns, columns);
-  ds.findAndGetUint16(DCM_SamplesPerPixel, samples);
-  ds.findAndGetUint16(DCM_BitsAllocated, allocated);
-  ds.findAndGetSint32(DCM_NumberOfFrames, frames);
-  OFString photometric;
-  ds.findAndGetOFString(DCM_PhotometricInterpretation, photometric);
-  if (photometric == "YBR_FULL_422" || photometric == "YBR_PARTIAL_422") {
-    samples = 2;
-  }
-  const std::uint64_t count = std::uint64_t{rows} * columns * std::max<Uint16>(samples, 1)
-                              * static_cast<std::uint64_t>(std::max<Sint32>(frames, 1));
-  const std::uint64_t expected = allocated == 1 ? (count + 7) / 8 : count * ((allocated + 7U) / 8U);
-  return pixel->getLength() >= expected;
-}
-
-std::optional<Quality>
-inspect(const fs::path& file, std::string& why)
-{
-  DcmFileFormat ff;
-  // Values over 4 KiB (pixel data) are only skipped over, not loaded.
-  OFCondition cond = EC_Normal;
-  try { // DCMTK 3.6.7 can throw on malformed input (see dicom::read_instance_info)
-    cond = ff.loadFile(file.c_str(), EXS_Unknown, EGL_noChange, 4096, ERM_autoDetect);
-  } catch (const std::exception& e) {
-    why = std::string("does not parse (") + e.what() + ")";
-    return std::nullopt;
-  }
-  DcmDataset& ds = *ff.getDataset();
-  OFString uid;
-  ds.findAndGetOFString(DCM_SOPInstanceUID, uid);
-  const std::string sop(core::trim(std::string_view(uid.c_str(), uid.size())));
-  if (sop.empty()) {
-    why = cond.bad() ? std::string("does not parse (") + cond.text() + ")"
-                     : std::string("no SOP Instance UID");
-    return std::nullopt;
-  }
-  Quality q;
-  q.sop_instance_uid = sop;
-  q.complete = cond.good() && pixels_complete(ds);
-  std::error_code ec;
-  q.size = fs::file_size(file, ec);
-  return q;
-}
 
 bool
 write_file(const fs::path& file, std::string_view prefix, std::string_view data)
@@ -802,7 +726,7 @@ private:
   void add(const fs::path& file, bool original, const std::string& label)
   {
     std::string why;
-    const auto quality = inspect(file, why);
+    const auto quality = dicom::inspect_copy(file, why);
     if (!quality) {
       remove_quietly(file);
       skip(label + ": " + why);
@@ -1113,7 +1037,7 @@ import_har(const std::filesystem::path& har, store::IngestSink& sink)
   const bool parsed = nlohmann::json::sax_parse(in, &walker);
   summary.entries = walker.entries();
   if (!walker.saw_entries()) {
-    return core::make_error(Errc::bad_request,
+    return core::make_error(Errc::not_a_capture,
                             har.string() + ": not a HAR file (no log.entries"
                               + (parsed ? std::string(")") : "; " + walker.error() + ")"));
   }
@@ -1131,4 +1055,4 @@ import_har(const std::filesystem::path& har, store::IngestSink& sink)
   return summary;
 }
 
-} // namespace source
+} // namespace media

@@ -4,7 +4,7 @@
 #include "testutil/dicom_factory.hpp"
 #include "testutil/temp_dir.hpp"
 
-#include <source/import.hpp>
+#include <media/import.hpp>
 #include <source/whole_file.hpp>
 #include <store/errors.hpp>
 #include <store/store.hpp>
@@ -40,7 +40,7 @@ python(const fs::path& dir, const std::string& code)
 }
 
 bool
-has_failure(const source::ImportSummary& s, const std::string& a, const std::string& b)
+has_failure(const media::ImportSummary& s, const std::string& a, const std::string& b)
 {
   for (const auto& f : s.failures) {
     if (f.find(a) != std::string::npos && f.find(b) != std::string::npos) {
@@ -52,7 +52,7 @@ has_failure(const source::ImportSummary& s, const std::string& a, const std::str
 
 } // namespace
 
-TEST_SUITE("source::import")
+TEST_SUITE("media::import")
 {
   TEST_CASE("a zip entry that inflates past the budget is refused, the others imported")
   {
@@ -64,9 +64,9 @@ TEST_SUITE("source::import")
                        "with zipfile.ZipFile('" + zip.string() + "', 'w', zipfile.ZIP_DEFLATED) as z:\n"
                        "    z.writestr('bomb.bin', b'\\0' * (3 << 20))\n"
                        "    z.write('" + dcm.string() + "', 'ok.dcm')\n");
-    source::ImportOptions options;
+    media::ImportOptions options;
     options.max_entry_bytes = 1 << 20;
-    const auto s = source::import_paths({zip}, *st, {}, options);
+    const auto s = media::import_paths({zip}, *st, {}, options);
     CHECK(s.imported == 1);
     CHECK(s.failed == 1);
     CHECK_MESSAGE(has_failure(s, "bomb.zip:bomb.bin", "inflates past 1048576"), s.failures.front());
@@ -87,9 +87,9 @@ TEST_SUITE("source::import")
                        "with zipfile.ZipFile('" + zip.string() + "', 'w', zipfile.ZIP_DEFLATED) as z:\n"
                        "    for i in range(10):\n"
                        "        z.writestr('part%d.bin' % i, b'\\0' * (300 << 10))\n");
-    source::ImportOptions options;
+    media::ImportOptions options;
     options.max_zip_bytes = 1 << 20;
-    const auto s = source::import_paths({zip}, *st, {}, options);
+    const auto s = media::import_paths({zip}, *st, {}, options);
     CHECK(s.failed == 1);
     CHECK(s.skipped == 3); // not DICOM
     CHECK(has_failure(s, "many.zip:part3.bin", "rest of the zip skipped"));
@@ -103,9 +103,9 @@ TEST_SUITE("source::import")
     python(dir.path(), "import zipfile\n"
                        "with zipfile.ZipFile('" + zip.string() + "', 'w', zipfile.ZIP_DEFLATED) as z:\n"
                        "    z.writestr('a.bin', b'\\0' * 1000)\n");
-    source::ImportOptions options;
+    media::ImportOptions options;
     options.min_free_bytes = UINT64_MAX;
-    const auto s = source::import_paths({zip}, *st, {}, options);
+    const auto s = media::import_paths({zip}, *st, {}, options);
     CHECK(s.failed == 1);
     CHECK(has_failure(s, "z.zip:a.bin", "free on the store's file system"));
   }
@@ -139,7 +139,7 @@ TEST_SUITE("source::import")
            "    assert len(gbk) == len('XXXX/YYYY0.dcm')\n"
            "    data = data.replace(('XXXX/YYYY%d.dcm' % i).encode(), gbk)\n"
            "open(d + '/gbk.zip', 'wb').write(data)\n");
-    const auto s = source::import_paths({dir.path() / "utf8.zip", dir.path() / "gbk.zip"}, *st);
+    const auto s = media::import_paths({dir.path() / "utf8.zip", dir.path() / "gbk.zip"}, *st);
     CHECK_MESSAGE(s.failed == 0, (s.failures.empty() ? "" : s.failures.front()));
     CHECK(s.imported == 6);
   }

@@ -1,19 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "import.hpp"
 
+#include <dicom/dicomdir.hpp>
 #include <dicom/errors.hpp>
 #include <dicom/instance_info.hpp>
 #include <dicom/part10.hpp>
 
 #include <core/fs.hpp>
 #include <core/strings.hpp>
-
-#include <dcmtk/config/osconfig.h>
-
-#include <dcmtk/dcmdata/dcdeftag.h>
-#include <dcmtk/dcmdata/dcfilefo.h>
-#include <dcmtk/dcmdata/dcitem.h>
-#include <dcmtk/dcmdata/dcsequen.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -26,7 +20,7 @@
 #include <sys/statvfs.h>
 #include <unistd.h>
 
-namespace source {
+namespace media {
 
 namespace {
 
@@ -164,41 +158,24 @@ public:
 private:
   void add_dicomdir(const fs::path& dicomdir)
   {
-    DcmFileFormat ff;
-    try { // DCMTK 3.6.7 can throw on malformed directory records
-      if (ff.loadFile(dicomdir.c_str()).bad()) {
-        fail(dicomdir, "DICOMDIR does not parse");
-        return;
-      }
-    } catch (const std::exception& e) {
-      fail(dicomdir, std::string("DICOMDIR does not parse: ") + e.what());
-      return;
-    }
-    DcmSequenceOfItems* records = nullptr;
-    if (ff.getDataset()->findAndGetSequence(DCM_DirectoryRecordSequence, records).bad()
-        || records == nullptr) {
-      fail(dicomdir, "DICOMDIR has no directory records");
+    auto ids = dicom::referenced_file_ids(dicomdir);
+    if (!ids) {
+      fail(dicomdir, ids.error().detail);
       return;
     }
     ++m_summary.skipped; // the DICOMDIR itself is not an instance
-    for (unsigned long i = 0; i < records->card(); ++i) {
-      OFString file_id;
-      if (records->getItem(i)->findAndGetOFStringArray(DCM_ReferencedFileID, file_id).bad()
-          || file_id.empty()) {
-        continue;
-      }
-      std::vector<std::string> parts;
-      for (auto& p : core::split(file_id.c_str(), '\\')) {
-        parts.emplace_back(core::trim(p));
+    for (const auto& parts : *ids) {
+      std::string file_id;
+      for (const auto& p : parts) {
+        file_id += (file_id.empty() ? "" : "\\") + p;
       }
       if (!std::all_of(parts.begin(), parts.end(), safe_component)) {
-        fail(dicomdir, "referenced file " + std::string(file_id.c_str())
+        fail(dicomdir, "referenced file " + file_id
                          + " refused: a File ID component is empty, '.', '..' or holds '/'");
       } else if (auto found = resolve_file_id(dicomdir.parent_path(), parts)) {
         m_files.push_back(*found);
       } else {
-        fail(dicomdir, "referenced file " + std::string(file_id.c_str())
-                         + " not found inside the DICOMDIR's folder");
+        fail(dicomdir, "referenced file " + file_id + " not found inside the DICOMDIR's folder");
       }
     }
   }
@@ -457,4 +434,4 @@ import_paths(const std::vector<fs::path>& paths, store::IngestSink& sink, const 
   return importer.run();
 }
 
-} // namespace source
+} // namespace media

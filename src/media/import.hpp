@@ -11,7 +11,7 @@
 
 // Import from local media: files, folders (recursively), zip archives and
 // DICOMDIR trees, through the store's one ingest path.
-namespace source {
+namespace media {
 
 struct ImportSummary
 {
@@ -53,4 +53,4 @@ ImportSummary import_paths(const std::vector<std::filesystem::path>& paths,
                            const ProgressFn& progress = {},
                            const ImportOptions& options = {});
 
-} // namespace source
+} // namespace media
