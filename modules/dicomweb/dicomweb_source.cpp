@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "dicomweb_source.hpp"
 
-#include "multipart.hpp"
 
 #include <http/client.hpp>
+#include <http/multipart.hpp>
 
 #include <core/fs.hpp>
 
@@ -242,11 +242,13 @@ private:
       return;
     }
     job.add_bytes(resp->body.size());
-    auto parts = split_multipart(resp->body, boundary_of(resp->header("content-type")));
-    if (!parts || parts->size() != 1) {
-      job.failed(item.sop + ": " + (parts ? "expected one part" : parts.error().message()));
+    const auto split = http::split_multipart(resp->body, http::boundary_of(resp->header("content-type")));
+    if (!split.problem.empty() || split.parts.size() != 1) {
+      // PS3.18 8.6.1.2: one part per instance requested.
+      job.failed(item.sop + ": " + (split.problem.empty() ? "expected one part" : split.problem));
       return;
     }
+    const auto* parts = &split.parts;
     const auto spool = sink.spool_path();
     {
       std::ofstream out(spool, std::ios::binary);

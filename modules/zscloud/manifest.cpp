@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "manifest.hpp"
 
+#include <core/base64.hpp>
+
 #include <cstdio>
 #include <ctime>
 #include <memory>
@@ -72,41 +74,25 @@ text_of(const nlohmann::json& j, const char* key)
 core::Result<std::string>
 base64_decode(const std::string& text)
 {
-  std::string clean;
+  std::string clean; // the API wraps values in quotes and newlines
   for (const char c : text) {
-    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' ||
-        c == '/' || c == '=') {
+    if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+'
+        || c == '/' || c == '=') {
       clean += c;
     }
   }
-  if (clean.empty() || clean.size() % 4 != 0) {
+  std::string out;
+  if (clean.empty() || clean.size() % 4 != 0 || !core::base64_decode(clean, out)) {
     return core::make_error(Errc::upstream_changed,
                             "not base64 (length " + std::to_string(clean.size()) + ")");
   }
-  std::string out(clean.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(clean.data()),
-                                static_cast<int>(clean.size()));
-  if (n < 0) {
-    return core::make_error(Errc::upstream_changed, "not base64");
-  }
-  std::size_t size = static_cast<std::size_t>(n);
-  for (std::size_t i = clean.size(); i > 0 && clean[i - 1] == '='; --i) {
-    --size; // EVP_DecodeBlock counts padding as zero bytes
-  }
-  out.resize(size);
   return out;
 }
 
 std::string
 base64_encode(const std::string& bytes)
 {
-  std::string out((bytes.size() + 2) / 3 * 4 + 1, '\0');
-  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(bytes.data()),
-                                static_cast<int>(bytes.size()));
-  out.resize(static_cast<std::size_t>(n));
-  return out;
+  return core::base64_encode(bytes);
 }
 
 std::optional<std::string>

@@ -28,6 +28,34 @@ to_upper_ascii(std::string_view text)
   return out;
 }
 
+std::string
+to_lower_ascii(std::string_view text)
+{
+  std::string out(text);
+  for (auto& c : out) {
+    if (c >= 'A' && c <= 'Z') {
+      c = static_cast<char>(c - 'A' + 'a');
+    }
+  }
+  return out;
+}
+
+bool
+iequals_ascii(std::string_view a, std::string_view b)
+{
+  if (a.size() != b.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    const auto x = a[i] >= 'A' && a[i] <= 'Z' ? a[i] - 'A' + 'a' : a[i];
+    const auto y = b[i] >= 'A' && b[i] <= 'Z' ? b[i] - 'A' + 'a' : b[i];
+    if (x != y) {
+      return false;
+    }
+  }
+  return true;
+}
+
 std::vector<std::string>
 split(std::string_view text, char sep)
 {

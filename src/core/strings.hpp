@@ -13,6 +13,10 @@ std::string_view trim(std::string_view text);
 
 // ASCII upper case; other bytes (UTF-8 sequences) unchanged.
 std::string to_upper_ascii(std::string_view text);
+std::string to_lower_ascii(std::string_view text);
+
+// Equal ignoring ASCII case (header names, URL parameters, DICOM keywords).
+bool iequals_ascii(std::string_view a, std::string_view b);
 
 // Split on `sep`, keeping empty fields.
 std::vector<std::string> split(std::string_view text, char sep);

@@ -2,6 +2,7 @@
 #include "har_import.hpp"
 
 #include <http/client.hpp>
+#include <http/multipart.hpp>
 
 #include "errors.hpp"
 
@@ -9,6 +10,7 @@
 #include <dicom/part10.hpp>
 #include <dicom/reassemble.hpp>
 
+#include <core/base64.hpp>
 #include <core/log.hpp>
 #include <core/strings.hpp>
 
@@ -32,77 +34,6 @@ namespace fs = std::filesystem;
 
 const char* const k_log = "source.har";
 constexpr std::size_t k_max_notes = 200;
-
-// --- text helpers -----------------------------------------------------------
-
-std::string
-lower(std::string_view text)
-{
-  std::string out(text);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) {
-    return static_cast<char>(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
-  });
-  return out;
-}
-
-bool
-iequals(std::string_view a, std::string_view b)
-{
-  return a.size() == b.size() && lower(a) == lower(b);
-}
-
-
-// RFC 4648 section 4. Whitespace is ignored (some exporters wrap lines);
-// anything else outside the alphabet fails.
-bool
-base64_decode(std::string_view in, std::string& out)
-{
-  static const auto k_table = [] {
-    std::array<signed char, 256> t{};
-    t.fill(-1);
-    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (int i = 0; i < 64; ++i) {
-      t[static_cast<unsigned char>(alphabet[i])] = static_cast<signed char>(i);
-    }
-    return t;
-  }();
-  out.clear();
-  out.reserve(in.size() / 4 * 3);
-  std::uint32_t bits = 0;
-  int count = 0;
-  bool padding = false;
-  for (const char c : in) {
-    if (c == '=') {
-      padding = true;
-      continue;
-    }
-    if (c == '\r' || c == '\n' || c == ' ' || c == '\t') {
-      continue;
-    }
-    const int v = k_table[static_cast<unsigned char>(c)];
-    if (v < 0 || padding) {
-      return false;
-    }
-    bits = bits << 6 | static_cast<std::uint32_t>(v);
-    if (++count == 4) {
-      out.push_back(static_cast<char>(bits >> 16));
-      out.push_back(static_cast<char>(bits >> 8));
-      out.push_back(static_cast<char>(bits));
-      bits = 0;
-      count = 0;
-    }
-  }
-  if (count == 1) {
-    return false;
-  }
-  if (count == 2) {
-    out.push_back(static_cast<char>(bits >> 4));
-  } else if (count == 3) {
-    out.push_back(static_cast<char>(bits >> 10));
-    out.push_back(static_cast<char>(bits >> 2));
-  }
-  return true;
-}
 
 struct Url
 {
@@ -140,7 +71,7 @@ std::string
 query_value(const Url& url, std::string_view name)
 {
   for (const auto& [k, v] : url.query) {
-    if (iequals(k, name)) {
+    if (core::iequals_ascii(k, name)) {
       return v;
     }
   }
@@ -193,81 +124,13 @@ classify(std::string_view b)
   return Shape::none;
 }
 
-// --- multipart (RFC 2046 5.1, as DICOMweb uses it: PS3.18 8.6.1.2) ---------
-
-std::string
-boundary_of(std::string_view content_type)
-{
-  for (const auto& param : core::split(content_type, ';')) {
-    const auto p = core::trim(param);
-    const auto eq = p.find('=');
-    if (eq == std::string_view::npos || !iequals(core::trim(p.substr(0, eq)), "boundary")) {
-      continue;
-    }
-    auto value = core::trim(p.substr(eq + 1));
-    if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
-      value = value.substr(1, value.size() - 2);
-    }
-    return std::string(value);
-  }
-  return {};
-}
-
-// The bodies of the parts, as views into `body`. Lines end in CRLF; bare LF
-// is tolerated.
-std::vector<std::string_view>
-multipart_parts(std::string_view body, std::string_view boundary)
-{
-  std::vector<std::string_view> parts;
-  if (boundary.empty()) {
-    return parts;
-  }
-  const std::string delimiter = "--" + std::string(boundary);
-  std::size_t pos = body.find(delimiter);
-  while (pos != std::string_view::npos) {
-    pos += delimiter.size();
-    if (body.compare(pos, 2, "--") == 0) {
-      break; // close delimiter
-    }
-    const auto line_end = body.find('\n', pos);
-    if (line_end == std::string_view::npos) {
-      break;
-    }
-    std::size_t content = line_end + 1;
-    // Part headers end at the first empty line (none at all is allowed).
-    if (body.compare(content, 2, "\r\n") == 0) {
-      content += 2;
-    } else if (body.compare(content, 1, "\n") == 0) {
-      content += 1;
-    } else {
-      const auto crlf = body.find("\r\n\r\n", content);
-      const auto lf = body.find("\n\n", content);
-      if (crlf == std::string_view::npos && lf == std::string_view::npos) {
-        break;
-      }
-      content = crlf < lf ? crlf + 4 : lf + 2;
-    }
-    const auto next = body.find("\n" + delimiter, content);
-    if (next == std::string_view::npos) {
-      break; // no closing delimiter: the capture was cut, drop the tail
-    }
-    std::size_t end = next;
-    if (end > content && body[end - 1] == '\r') {
-      --end;
-    }
-    parts.push_back(body.substr(content, end - content));
-    pos = next + 1;
-  }
-  return parts;
-}
-
 // --- Hinacom (platforms.md 3.1.5) --------------------------------------------
 
 // "studyId/imageId" of a GetImageDicomTags request, or nothing.
 std::optional<std::string>
 hinacom_tags_key(const Url& url)
 {
-  const std::string path = lower(url.path);
+  const std::string path = core::to_lower_ascii(url.path);
   if (path.size() < 18 || path.compare(path.size() - 18, 18, "/getimagedicomtags") != 0) {
     return std::nullopt;
   }
@@ -291,12 +154,12 @@ std::optional<PixelRequest>
 hinacom_pixel_request(const Url& url)
 {
   const std::string marker = "/imageservice/api/image/";
-  const auto at = lower(url.path).find(marker);
+  const auto at = core::to_lower_ascii(url.path).find(marker);
   if (at == std::string::npos) {
     return std::nullopt;
   }
   const auto segments = core::split(std::string_view(url.path).substr(at + marker.size()), '/');
-  if (segments.size() < 5 || (!iequals(segments[0], "j2k") && !iequals(segments[0], "dicom"))) {
+  if (segments.size() < 5 || (!core::iequals_ascii(segments[0], "j2k") && !core::iequals_ascii(segments[0], "dicom"))) {
     return std::nullopt;
   }
   return PixelRequest{http::url_decode(segments[1], false) + "/" + http::url_decode(segments[2], false),
@@ -441,7 +304,7 @@ public:
     if (auto key = hinacom_tags_key(url)) {
       std::string text;
       if (e.encoding == "base64") {
-        if (!base64_decode(e.text, text)) {
+        if (!core::base64_decode(e.text, text)) {
           return;
         }
       } else {
@@ -492,13 +355,13 @@ public:
     }
 
     const std::string content_type = !e.content_type.empty() ? e.content_type : e.mime_type;
-    if (lower(core::trim(content_type)).rfind("multipart/", 0) == 0
+    if (core::to_lower_ascii(core::trim(content_type)).rfind("multipart/", 0) == 0
         && classify(bytes) == Shape::none) {
-      auto boundary = boundary_of(content_type);
+      auto boundary = http::boundary_of(content_type);
       if (boundary.empty()) {
         boundary = leading_boundary(bytes);
       }
-      const auto parts = multipart_parts(bytes, boundary);
+      const auto parts = http::split_multipart(bytes, boundary).parts;
       for (std::size_t i = 0; i < parts.size(); ++i) {
         found(parts[i], label + " part " + std::to_string(i + 1));
       }
@@ -506,7 +369,7 @@ public:
     }
     if (classify(bytes) == Shape::none && bytes.rfind("--", 0) == 0) {
       // Multipart without its Content-Type (headers not exported).
-      const auto parts = multipart_parts(bytes, leading_boundary(bytes));
+      const auto parts = http::split_multipart(bytes, leading_boundary(bytes)).parts;
       for (std::size_t i = 0; i < parts.size(); ++i) {
         found(parts[i], label + " part " + std::to_string(i + 1));
       }
@@ -524,7 +387,7 @@ public:
       return;
     }
     std::string bytes;
-    if (!base64_decode(data, bytes)) {
+    if (!core::base64_decode(data, bytes)) {
       return;
     }
     const std::string label =
@@ -658,7 +521,7 @@ private:
       return Body::none;
     }
     if (e.encoding == "base64") {
-      const bool ok = base64_decode(e.text, out);
+      const bool ok = core::base64_decode(e.text, out);
       std::string().swap(e.text);
       return ok ? Body::bytes : Body::none;
     }
@@ -898,7 +761,7 @@ public:
     }
     switch (ctx) {
     case Ctx::header:
-      if (iequals(m_header_name, "content-type")) {
+      if (core::iequals_ascii(m_header_name, "content-type")) {
         m_entry.content_type = m_header_value;
       }
       break;

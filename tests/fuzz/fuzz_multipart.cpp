@@ -1,48 +1,16 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// (d) multipart/related: dicomweb::boundary_of + split_multipart (WADO-RS),
+// (d) multipart/related: http::boundary_of + split_multipart (WADO-RS),
 // and the same message as a HAR response body (har_import's own multipart
 // reader). Input: the Content-Type line, '\n', then the body.
 #include "fuzz_common.hpp"
 
-#include <dicomweb/multipart.hpp>
+#include <http/multipart.hpp>
+#include <core/base64.hpp>
 
 #include <media/har_import.hpp>
 
 #include <nlohmann/json.hpp>
 
-namespace {
-
-std::string
-base64(std::string_view in)
-{
-  static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((in.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 2 < in.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16)
-                       | (static_cast<unsigned char>(in[i + 1]) << 8) | static_cast<unsigned char>(in[i + 2]);
-    out += k[(v >> 18) & 63];
-    out += k[(v >> 12) & 63];
-    out += k[(v >> 6) & 63];
-    out += k[v & 63];
-  }
-  if (i + 1 == in.size()) {
-    const unsigned v = static_cast<unsigned char>(in[i]) << 16;
-    out += k[(v >> 18) & 63];
-    out += k[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == in.size()) {
-    const unsigned v = (static_cast<unsigned char>(in[i]) << 16) | (static_cast<unsigned char>(in[i + 1]) << 8);
-    out += k[(v >> 18) & 63];
-    out += k[(v >> 12) & 63];
-    out += k[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-} // namespace
 
 extern "C" int
 LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
@@ -56,9 +24,9 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
   const std::string content_type(input.substr(0, nl));
   const std::string_view body = input.substr(nl + 1);
 
-  const std::string boundary = dicomweb::boundary_of(content_type);
-  if (auto parts = dicomweb::split_multipart(body, boundary); parts) {
-    for (const auto& part : *parts) {
+  const std::string boundary = http::boundary_of(content_type);
+  {
+    for (const auto& part : http::split_multipart(body, boundary).parts) {
       // Every part must lie inside the body it was cut from.
       if (!part.empty() && (part.data() < body.data() || part.data() + part.size() > body.data() + body.size())) {
         std::abort();
@@ -75,7 +43,7 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
          {"response",
           {{"status", 200},
            {"headers", {{{"name", "Content-Type"}, {"value", content_type}}}},
-           {"content", {{"mimeType", content_type}, {"encoding", "base64"}, {"text", base64(body)}}}}}}}}}}};
+           {"content", {{"mimeType", content_type}, {"encoding", "base64"}, {"text", core::base64_encode(body)}}}}}}}}}}};
   std::string text;
   try {
     text = har.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -6,6 +6,7 @@
 #include <store/store.hpp>
 
 #include <media/errors.hpp>
+#include <core/base64.hpp>
 #include <media/har_import.hpp>
 #include <source/source.hpp>
 
@@ -75,30 +76,7 @@ pydicom_file(const std::string& name)
 std::string
 base64(std::string_view data)
 {
-  static const char* k_alphabet =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  out.reserve((data.size() + 2) / 3 * 4);
-  std::size_t i = 0;
-  for (; i + 3 <= data.size(); i += 3) {
-    const std::uint32_t v = static_cast<unsigned char>(data[i]) << 16
-                            | static_cast<unsigned char>(data[i + 1]) << 8
-                            | static_cast<unsigned char>(data[i + 2]);
-    for (int s = 18; s >= 0; s -= 6) {
-      out.push_back(k_alphabet[(v >> s) & 63]);
-    }
-  }
-  if (i < data.size()) {
-    std::uint32_t v = static_cast<unsigned char>(data[i]) << 16;
-    if (i + 1 < data.size()) {
-      v |= static_cast<unsigned char>(data[i + 1]) << 8;
-    }
-    out.push_back(k_alphabet[(v >> 18) & 63]);
-    out.push_back(k_alphabet[(v >> 12) & 63]);
-    out.push_back(i + 1 < data.size() ? k_alphabet[(v >> 6) & 63] : '=');
-    out.push_back('=');
-  }
-  return out;
+  return core::base64_encode(data);
 }
 
 // A browser that decoded binary bytes as ISO 8859-1 text (no base64).
