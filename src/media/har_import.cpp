@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "har_import.hpp"
 
-#include <http/client.hpp>
 #include <http/multipart.hpp>
 
 #include "errors.hpp"
+#include "har_bodies.hpp"
+#include "har_walker.hpp"
 
 #include <dicom/inspect.hpp>
 #include <dicom/part10.hpp>
@@ -13,8 +14,6 @@
 #include <core/base64.hpp>
 #include <core/log.hpp>
 #include <core/strings.hpp>
-
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
@@ -30,176 +29,12 @@ namespace media {
 
 namespace {
 
+using namespace har;
+
 namespace fs = std::filesystem;
 
 const char* const k_log = "source.har";
 constexpr std::size_t k_max_notes = 200;
-
-struct Url
-{
-  std::string origin_and_path; // for messages: no query, which may hold tokens
-  std::string path;            // percent-encoded, as sent
-  std::vector<std::pair<std::string, std::string>> query; // decoded
-};
-
-Url
-parse_url(std::string_view url)
-{
-  Url u;
-  const auto fragment = url.find('#');
-  if (fragment != std::string_view::npos) {
-    url = url.substr(0, fragment);
-  }
-  const auto question = url.find('?');
-  const std::string_view before = url.substr(0, question);
-  u.origin_and_path = std::string(before);
-  const auto scheme = before.find("://");
-  const auto path_start = before.find('/', scheme == std::string_view::npos ? 0 : scheme + 3);
-  u.path = path_start == std::string_view::npos ? "/" : std::string(before.substr(path_start));
-  if (question != std::string_view::npos) {
-    for (const auto& pair : core::split(url.substr(question + 1), '&')) {
-      const auto eq = pair.find('=');
-      u.query.emplace_back(http::url_decode(pair.substr(0, eq), true),
-                           eq == std::string::npos ? std::string()
-                                                   : http::url_decode(pair.substr(eq + 1), true));
-    }
-  }
-  return u;
-}
-
-std::string
-query_value(const Url& url, std::string_view name)
-{
-  for (const auto& [k, v] : url.query) {
-    if (core::iequals_ascii(k, name)) {
-      return v;
-    }
-  }
-  return {};
-}
-
-// --- recognising DICOM by content -------------------------------------------
-
-enum class Shape {
-  none,
-  part10,     // preamble + "DICM" (PS3.10 7.1)
-  dicm_first, // "DICM" + meta header, preamble cut off
-  meta_first, // meta header only, no preamble, no "DICM"
-  dataset,    // a bare data set (group 0008 first), no meta header
-};
-
-bool
-is_vr(char a, char b)
-{
-  return a >= 'A' && a <= 'Z' && b >= 'A' && b <= 'Z';
-}
-
-Shape
-classify(std::string_view b)
-{
-  const auto byte = [&b](std::size_t i) { return static_cast<unsigned char>(b[i]); };
-  if (b.size() >= 132 + 8 && b.compare(128, 4, "DICM") == 0) {
-    return Shape::part10;
-  }
-  // The meta header is always Explicit VR Little Endian (PS3.10 7.1).
-  if (b.size() >= 12 && b.compare(0, 4, "DICM") == 0 && byte(4) == 0x02 && byte(5) == 0x00
-      && is_vr(b[8], b[9])) {
-    return Shape::dicm_first;
-  }
-  if (b.size() >= 8 && byte(0) == 0x02 && byte(1) == 0x00 && byte(3) == 0x00 && is_vr(b[4], b[5])) {
-    return Shape::meta_first;
-  }
-  // A data set starting with group 0008 (element < 0100), explicit VR or
-  // implicit with a plausible length.
-  if (b.size() >= 64 && byte(0) == 0x08 && byte(1) == 0x00 && byte(3) == 0x00) {
-    if (is_vr(b[4], b[5])) {
-      return Shape::dataset;
-    }
-    const std::uint32_t length =
-      byte(4) | byte(5) << 8 | byte(6) << 16 | static_cast<std::uint32_t>(byte(7)) << 24;
-    if (length < b.size()) {
-      return Shape::dataset;
-    }
-  }
-  return Shape::none;
-}
-
-// --- Hinacom (platforms.md 3.1.5) --------------------------------------------
-
-// "studyId/imageId" of a GetImageDicomTags request, or nothing.
-std::optional<std::string>
-hinacom_tags_key(const Url& url)
-{
-  const std::string path = core::to_lower_ascii(url.path);
-  if (path.size() < 18 || path.compare(path.size() - 18, 18, "/getimagedicomtags") != 0) {
-    return std::nullopt;
-  }
-  const auto study = query_value(url, "studyId");
-  const auto image = query_value(url, "imageId");
-  if (study.empty() || image.empty()) {
-    return std::nullopt;
-  }
-  return study + "/" + image;
-}
-
-struct PixelRequest
-{
-  std::string key;   // studyId/imageId
-  std::string frame; // the segment after imageId
-  std::string level; // the last segment
-};
-
-// imageservice/api/image/{j2k|dicom}/<studyId>/<imageId>/<frame>/<level>.
-std::optional<PixelRequest>
-hinacom_pixel_request(const Url& url)
-{
-  const std::string marker = "/imageservice/api/image/";
-  const auto at = core::to_lower_ascii(url.path).find(marker);
-  if (at == std::string::npos) {
-    return std::nullopt;
-  }
-  const auto segments = core::split(std::string_view(url.path).substr(at + marker.size()), '/');
-  if (segments.size() < 5 || (!core::iequals_ascii(segments[0], "j2k") && !core::iequals_ascii(segments[0], "dicom"))) {
-    return std::nullopt;
-  }
-  return PixelRequest{http::url_decode(segments[1], false) + "/" + http::url_decode(segments[2], false),
-                      segments[3], segments[4]};
-}
-
-// The GetImageDicomTags array: [{"tag": "GGGG,EEEE", "name", "value"}].
-std::optional<std::vector<dicom::TextTag>>
-parse_tag_list(std::string_view text)
-{
-  const auto json = nlohmann::json::parse(text, nullptr, false);
-  if (json.is_discarded() || !json.is_array()) {
-    return std::nullopt;
-  }
-  std::vector<dicom::TextTag> tags;
-  for (const auto& item : json) {
-    if (!item.is_object() || !item.contains("tag") || !item["tag"].is_string()) {
-      return std::nullopt;
-    }
-    const auto tag = item["tag"].get<std::string>();
-    unsigned group = 0;
-    unsigned element = 0;
-    if (tag.size() != 9 || tag[4] != ','
-        || std::sscanf(tag.c_str(), "%4x,%4x", &group, &element) != 2) {
-      return std::nullopt;
-    }
-    dicom::TextTag t;
-    t.group = static_cast<std::uint16_t>(group);
-    t.element = static_cast<std::uint16_t>(element);
-    const auto value = item.value("value", nlohmann::json());
-    if (value.is_string()) {
-      t.value = value.get<std::string>();
-    } else if (!value.is_null()) {
-      t.value = value.dump();
-    }
-    tags.push_back(std::move(t));
-  }
-  return tags;
-}
-
 
 bool
 write_file(const fs::path& file, std::string_view prefix, std::string_view data)
@@ -236,17 +71,6 @@ remove_quietly(const fs::path& file)
 
 // The fields of one log.entries[] element that matter; everything else in
 // the HAR is parsed and dropped.
-struct Entry
-{
-  long number = 0; // 1-based, for messages
-  std::string url;
-  long status = 0;
-  std::string content_type; // response header
-  std::string mime_type;    // response.content.mimeType
-  std::string text;         // response.content.text
-  bool has_text = false;
-  std::string encoding; // response.content.encoding
-};
 
 struct Candidate
 {
@@ -273,7 +97,7 @@ better(const Candidate& a, const Candidate& b)
   return a.order < b.order;
 }
 
-class Importer
+class Importer final : public EntryHandler
 {
 public:
   Importer(store::IngestSink& sink, HarSummary& summary) : m_sink(sink), m_summary(summary)
@@ -296,7 +120,7 @@ public:
     }
   }
 
-  void on_entry(Entry& e)
+  void on_entry(Entry& e) override
   {
     const std::string label = "entry " + std::to_string(e.number);
     const Url url = parse_url(e.url);
@@ -381,7 +205,7 @@ public:
   // One element of Chrome's `_webSocketMessages` (opcode 2 = binary, data in
   // base64). socket.io/engine.io v3 put a 0x04 "message" byte before each
   // binary payload (platforms.md 3.7).
-  void on_websocket(long entry, long index, long opcode, const std::string& data)
+  void on_websocket(long entry, long index, long opcode, const std::string& data) override
   {
     if (opcode != 2 || data.empty()) {
       return;
@@ -619,267 +443,6 @@ private:
   long m_order = 0;
 };
 
-// --- the SAX walk over the HAR (HAR 1.2: log.entries[]) --------------------
-
-enum class Ctx {
-  other,
-  root,
-  log,
-  entries,
-  entry,
-  request,
-  response,
-  headers,
-  header,
-  content,
-  websocket_messages,
-  websocket_message,
-};
-
-class Walker : public nlohmann::json_sax<nlohmann::json>
-{
-public:
-  explicit Walker(Importer& importer) : m_importer(importer)
-  {
-  }
-
-  bool saw_entries() const
-  {
-    return m_saw_entries;
-  }
-  long entries() const
-  {
-    return m_entry.number;
-  }
-  const std::string& error() const
-  {
-    return m_error;
-  }
-
-  bool null() override
-  {
-    return true;
-  }
-  bool boolean(bool) override
-  {
-    return true;
-  }
-  bool number_integer(number_integer_t value) override
-  {
-    integer(static_cast<long>(value));
-    return true;
-  }
-  bool number_unsigned(number_unsigned_t value) override
-  {
-    integer(static_cast<long>(value));
-    return true;
-  }
-  bool number_float(number_float_t value, const string_t&) override
-  {
-    if (value >= 0 && value < 1e9) { // a status written as 200.0, say
-      integer(static_cast<long>(value));
-    }
-    return true;
-  }
-  bool binary(binary_t&) override
-  {
-    return true;
-  }
-
-  bool string(string_t& value) override
-  {
-    if (m_stack.empty()) {
-      return true;
-    }
-    const Frame& top = m_stack.back();
-    switch (top.ctx) {
-    case Ctx::request:
-      if (top.key == "url") {
-        m_entry.url = value;
-      }
-      break;
-    case Ctx::header:
-      if (top.key == "name") {
-        m_header_name = value;
-      } else if (top.key == "value") {
-        m_header_value = value;
-      }
-      break;
-    case Ctx::content:
-      if (top.key == "text") {
-        m_entry.text = std::move(value); // the one big string: taken, not copied
-        m_entry.has_text = true;
-      } else if (top.key == "encoding") {
-        m_entry.encoding = value;
-      } else if (top.key == "mimeType") {
-        m_entry.mime_type = value;
-      }
-      break;
-    case Ctx::websocket_message:
-      if (top.key == "data") {
-        m_ws_data = std::move(value);
-      }
-      break;
-    default:
-      break;
-    }
-    return true;
-  }
-
-  bool start_object(std::size_t) override
-  {
-    const Ctx ctx = child(false);
-    m_stack.push_back({ctx, false, {}});
-    if (ctx == Ctx::entry) {
-      const long number = m_entry.number + 1;
-      m_entry = Entry{};
-      m_entry.number = number;
-      m_ws_index = 0;
-    } else if (ctx == Ctx::header) {
-      m_header_name.clear();
-      m_header_value.clear();
-    } else if (ctx == Ctx::websocket_message) {
-      m_ws_opcode = 0;
-      m_ws_data.clear();
-    }
-    return true;
-  }
-
-  bool key(string_t& value) override
-  {
-    if (!m_stack.empty()) {
-      m_stack.back().key = value;
-    }
-    return true;
-  }
-
-  bool end_object() override
-  {
-    const Ctx ctx = m_stack.empty() ? Ctx::other : m_stack.back().ctx;
-    if (!m_stack.empty()) {
-      m_stack.pop_back();
-    }
-    switch (ctx) {
-    case Ctx::header:
-      if (core::iequals_ascii(m_header_name, "content-type")) {
-        m_entry.content_type = m_header_value;
-      }
-      break;
-    case Ctx::websocket_message:
-      m_importer.on_websocket(m_entry.number, ++m_ws_index, m_ws_opcode, m_ws_data);
-      std::string().swap(m_ws_data);
-      break;
-    case Ctx::entry: {
-      m_importer.on_entry(m_entry);
-      const long number = m_entry.number;
-      m_entry = Entry{}; // frees the body
-      m_entry.number = number;
-      break;
-    }
-    default:
-      break;
-    }
-    return true;
-  }
-
-  bool start_array(std::size_t) override
-  {
-    const Ctx ctx = child(true);
-    if (ctx == Ctx::entries) {
-      m_saw_entries = true;
-    }
-    m_stack.push_back({ctx, true, {}});
-    return true;
-  }
-
-  bool end_array() override
-  {
-    if (!m_stack.empty()) {
-      m_stack.pop_back();
-    }
-    return true;
-  }
-
-  bool parse_error(std::size_t position, const std::string&,
-                   const nlohmann::detail::exception& ex) override
-  {
-    m_error = "at byte " + std::to_string(position) + ": " + ex.what();
-    return false;
-  }
-
-private:
-  struct Frame
-  {
-    Ctx ctx;
-    bool array;
-    std::string key; // the last key seen in this object
-  };
-
-  // The context of a value about to start, from where it sits.
-  Ctx child(bool is_array) const
-  {
-    if (m_stack.empty()) {
-      return is_array ? Ctx::other : Ctx::root;
-    }
-    const Frame& parent = m_stack.back();
-    const std::string& k = parent.key;
-    switch (parent.ctx) {
-    case Ctx::root:
-      return !is_array && k == "log" ? Ctx::log : Ctx::other;
-    case Ctx::log:
-      return is_array && k == "entries" ? Ctx::entries : Ctx::other;
-    case Ctx::entries:
-      return is_array ? Ctx::other : Ctx::entry;
-    case Ctx::entry:
-      if (!is_array && k == "request") {
-        return Ctx::request;
-      }
-      if (!is_array && k == "response") {
-        return Ctx::response;
-      }
-      if (is_array && k == "_webSocketMessages") {
-        return Ctx::websocket_messages;
-      }
-      return Ctx::other;
-    case Ctx::response:
-      if (is_array && k == "headers") {
-        return Ctx::headers;
-      }
-      return !is_array && k == "content" ? Ctx::content : Ctx::other;
-    case Ctx::headers:
-      return is_array ? Ctx::other : Ctx::header;
-    case Ctx::websocket_messages:
-      return is_array ? Ctx::other : Ctx::websocket_message;
-    default:
-      return Ctx::other;
-    }
-  }
-
-  void integer(long value)
-  {
-    if (m_stack.empty()) {
-      return;
-    }
-    const Frame& top = m_stack.back();
-    if (top.ctx == Ctx::response && top.key == "status") {
-      m_entry.status = value;
-    } else if (top.ctx == Ctx::websocket_message && top.key == "opcode") {
-      m_ws_opcode = value;
-    }
-  }
-
-  Importer& m_importer;
-  std::vector<Frame> m_stack;
-  Entry m_entry;
-  std::string m_header_name;
-  std::string m_header_value;
-  long m_ws_opcode = 0;
-  long m_ws_index = 0;
-  std::string m_ws_data;
-  bool m_saw_entries = false;
-  std::string m_error;
-};
-
 } // namespace
 
 core::Result<HarSummary>
@@ -896,17 +459,16 @@ import_har(const std::filesystem::path& har, store::IngestSink& sink)
 
   HarSummary summary;
   Importer importer(sink, summary);
-  Walker walker(importer);
-  const bool parsed = nlohmann::json::sax_parse(in, &walker);
-  summary.entries = walker.entries();
-  if (!walker.saw_entries()) {
+  const auto walk = walk_har(in, importer);
+  summary.entries = walk.entries;
+  if (!walk.saw_entries) {
     return core::make_error(Errc::not_a_capture,
                             har.string() + ": not a HAR file (no log.entries"
-                              + (parsed ? std::string(")") : "; " + walker.error() + ")"));
+                              + (walk.parsed ? std::string(")") : "; " + walk.error + ")"));
   }
-  if (!parsed) {
-    importer.note("HAR cut short " + walker.error() + "; imported what came before");
-    CF_LOG(warn, k_log, har.string() << ": cut short " << walker.error());
+  if (!walk.parsed) {
+    importer.note("HAR cut short " + walk.error + "; imported what came before");
+    CF_LOG(warn, k_log, har.string() << ": cut short " << walk.error);
   }
   importer.finish();
   CF_LOG(info, k_log,
