@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "jpeg2000_codec.hpp"
+#include "jpeg2000_stream.hpp"
 
 #include "openjpeg_memory.hpp"
 
@@ -35,12 +36,6 @@ namespace {
 
 const char* const k_log = "dicom";
 
-// The JP2 signature box (ISO/IEC 15444-1 I.5.1). PS3.5 A.4.4 wants a bare
-// codestream, but some encoders wrap it in a JP2 file anyway.
-constexpr std::uint8_t k_jp2_signature[] = {
-  0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A};
-// SOC followed by SIZ: how every codestream starts (ISO/IEC 15444-1 A.4.1, A.5.1).
-constexpr std::uint8_t k_codestream_start[] = {0xFF, 0x4F, 0xFF, 0x51};
 
 OFCondition
 failure(const std::string& text)
@@ -53,16 +48,13 @@ failure(const std::string& text)
 }
 
 bool
-starts_with(const Uint8* data, std::size_t size, const std::uint8_t* prefix, std::size_t n)
-{
-  return data != nullptr && size >= n && std::memcmp(data, prefix, n) == 0;
-}
-
-bool
 starts_jpeg2000(const Uint8* data, std::size_t size)
 {
-  return starts_with(data, size, k_jp2_signature, sizeof k_jp2_signature)
-         || starts_with(data, size, k_codestream_start, sizeof k_codestream_start);
+  if (data == nullptr) {
+    return false;
+  }
+  const std::string_view bytes(reinterpret_cast<const char*>(data), size);
+  return is_jp2_file(bytes) || is_j2k_codestream(bytes);
 }
 
 // Image Pixel module attributes that fix the decoded layout (PS3.3 C.7.6.3).
@@ -269,8 +261,7 @@ gather(DcmPixelSequence& seq, const std::pair<Uint32, Uint32>& range, std::vecto
 OFCondition
 decode_codestream(const std::vector<Uint8>& bytes, const Layout& layout, Uint8* out)
 {
-  if (!openjpeg::is_jp2(bytes.data(), bytes.size())
-      && !starts_with(bytes.data(), bytes.size(), k_codestream_start, sizeof k_codestream_start)) {
+  if (!starts_jpeg2000(bytes.data(), bytes.size())) {
     return failure("fragment does not start with a codestream (SOC/SIZ) or a JP2 signature");
   }
   std::string error;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "openjpeg_memory.hpp"
+#include "jpeg2000_stream.hpp"
 
 #include <core/log.hpp>
 
@@ -140,10 +141,8 @@ refuse_size(std::uint64_t width, std::uint64_t height, std::uint64_t components,
 bool
 is_jp2(const std::uint8_t* data, std::size_t size)
 {
-  static constexpr std::uint8_t k_signature[] = {0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50,
-                                                 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A};
-  return data != nullptr && size >= sizeof k_signature
-         && std::memcmp(data, k_signature, sizeof k_signature) == 0;
+  return data != nullptr
+         && is_jp2_file(std::string_view(reinterpret_cast<const char*>(data), size));
 }
 
 Image

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "jpeg2000_stream.hpp"
+
 #include <core/result.hpp>
 
 #include <cstdint>
@@ -47,9 +49,5 @@ struct Reassembled
 // malformed (pixel size or codestream mismatch), write_failed.
 core::Result<Reassembled> reassemble(const std::vector<TextTag>& tags, std::string_view pixels,
                                      const std::filesystem::path& out);
-
-// The bare JPEG 2000 codestream (starts FF 4F FF 51) inside a JP2 file, or
-// `data` itself when it is already a codestream; empty if neither.
-std::string_view jpeg2000_codestream(std::string_view data);
 
 } // namespace dicom
