@@ -159,12 +159,6 @@ strip_binary_marker(std::string payload)
   return payload;
 }
 
-bool
-looks_like_part10(const std::string& payload)
-{
-  return payload.size() > 132 && payload.compare(128, 4, "DICM") == 0;
-}
-
 core::Result<StudyInfo>
 parse_study_info(const std::string& event_frame)
 {

@@ -61,9 +61,6 @@ core::Result<std::string> event_payload(const std::string& text);
 // when absent: Engine.IO v4 servers send raw binary).
 std::string strip_binary_marker(std::string payload);
 
-// Part 10 check of a payload: preamble, "DICM" at offset 128.
-bool looks_like_part10(const std::string& payload);
-
 struct SeriesEntry
 {
   std::string id;

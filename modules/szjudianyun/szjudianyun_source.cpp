@@ -3,6 +3,8 @@
 
 #include "framing.hpp"
 
+#include <http/content.hpp>
+
 #include <dicom/instance_info.hpp>
 #include <http/client.hpp>
 
@@ -449,7 +451,7 @@ private:
     }
     auto payload = strip_binary_marker(std::move(m->data));
     job.add_bytes(payload.size());
-    if (!looks_like_part10(payload)) {
+    if (!http::is_part10(payload)) {
       job.failed(what + ": not a DICOM Part 10 file");
       return {};
     }

@@ -1,5 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+// Over 600 lines on purpose: one concern, the libcurl pool, per-host throttle and perform
+// loop; retry timing, content checks and cookie lines live beside it (retry, content, cookies).
 #include "client.hpp"
+#include "content.hpp"
+#include "cookies.hpp"
+#include "retry.hpp"
 
 #include "global.hpp"
 
@@ -84,149 +89,6 @@ escape_unsafe(const std::string& url)
   return out;
 }
 
-// What a failed libcurl transfer means for the caller, and whether another
-// try may help.
-struct Failure
-{
-  Errc code;
-  bool retryable;
-};
-
-Failure
-classify(CURLcode rc)
-{
-  switch (rc) {
-  case CURLE_COULDNT_RESOLVE_HOST:
-  case CURLE_COULDNT_RESOLVE_PROXY:
-  case CURLE_COULDNT_CONNECT:
-    return {Errc::connect_failed, true};
-  case CURLE_SSL_CONNECT_ERROR:
-  case CURLE_PEER_FAILED_VERIFICATION:
-  case CURLE_SSL_CACERT_BADFILE:
-  case CURLE_SSL_CERTPROBLEM:
-  case CURLE_SSL_CIPHER:
-  case CURLE_SSL_ISSUER_ERROR:
-  case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-  case CURLE_SSL_INVALIDCERTSTATUS:
-  case CURLE_SSL_CRL_BADFILE:
-  case CURLE_UNSUPPORTED_PROTOCOL:
-  case CURLE_URL_MALFORMAT:
-    return {Errc::connect_failed, false};
-  case CURLE_OPERATION_TIMEDOUT:
-    return {Errc::timeout, true};
-  case CURLE_RECV_ERROR:   // reset
-  case CURLE_SEND_ERROR:   // reset while sending the request
-  case CURLE_PARTIAL_FILE: // fewer bytes than Content-Length, or no last chunk
-  case CURLE_GOT_NOTHING:  // closed before any response
-  case CURLE_BAD_CONTENT_ENCODING:
-  case CURLE_HTTP2:
-  case CURLE_HTTP2_STREAM:
-  case CURLE_SSL_SHUTDOWN_FAILED:
-  case CURLE_WEIRD_SERVER_REPLY: // includes bad chunk framing
-    return {Errc::transfer_failed, true};
-  case CURLE_ABORTED_BY_CALLBACK:
-    return {Errc::cancelled, false};
-  default:
-    return {Errc::transfer_failed, false};
-  }
-}
-
-// Retry-After (RFC 9110 10.2.3): delay-seconds or an HTTP-date.
-std::optional<std::chrono::seconds>
-parse_retry_after(const std::string& text)
-{
-  const std::string value = trim(text);
-  if (value.empty()) {
-    return std::nullopt;
-  }
-  if (std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return std::chrono::seconds(std::stoll(value.substr(0, 12)));
-  }
-  const std::time_t when = curl_getdate(value.c_str(), nullptr);
-  if (when == -1) {
-    return std::nullopt;
-  }
-  return std::chrono::seconds(std::max<std::time_t>(0, when - std::time(nullptr)));
-}
-
-bool
-looks_like_html(const std::string& body)
-{
-  std::size_t i = body.compare(0, 3, "\xEF\xBB\xBF") == 0 ? 3 : 0; // UTF-8 BOM
-  while (i < body.size() && std::isspace(static_cast<unsigned char>(body[i])) != 0) {
-    ++i;
-  }
-  return i < body.size() && body[i] == '<';
-}
-
-// Part 10 preamble + "DICM" (Part 10, 7.1), or a bare dataset that starts
-// with a group 0002 or 0008 element, little endian.
-bool
-looks_like_dicom(const std::string& body)
-{
-  if (body.size() >= 132 && body.compare(128, 4, "DICM") == 0) {
-    return true;
-  }
-  return body.size() >= 8 && (body[0] == '\x02' || body[0] == '\x08') && body[1] == '\0';
-}
-
-bool
-matches(Expect expect, const std::string& body)
-{
-  switch (expect) {
-  case Expect::any:
-  case Expect::html:
-    return true;
-  case Expect::json:
-    return nlohmann::json::accept(body);
-  case Expect::dicom:
-    return looks_like_dicom(body);
-  case Expect::jpeg2000_or_raw:
-    return !body.empty() && !looks_like_html(body);
-  }
-  return true;
-}
-
-const char*
-expected_name(Expect expect)
-{
-  switch (expect) {
-  case Expect::json:
-    return "JSON";
-  case Expect::dicom:
-    return "DICOM";
-  case Expect::jpeg2000_or_raw:
-    return "image data";
-  default:
-    return "content";
-  }
-}
-
-std::string
-describe_body(const std::string& body)
-{
-  if (body.empty()) {
-    return "empty body";
-  }
-  if (looks_like_html(body)) {
-    return "HTML page";
-  }
-  if (nlohmann::json::accept(body)) {
-    return "JSON";
-  }
-  return std::to_string(body.size()) + " bytes of other data";
-}
-
-std::chrono::milliseconds
-backoff_delay(std::chrono::milliseconds base, int failed_tries, std::chrono::milliseconds cap)
-{
-  static thread_local std::mt19937 rng{std::random_device{}()};
-  std::uniform_real_distribution<double> jitter(0.8, 1.2);
-  const double ms =
-    static_cast<double>(base.count()) * std::pow(2.0, std::max(0, failed_tries - 1));
-  return std::chrono::milliseconds(
-    static_cast<long long>(std::min(ms, static_cast<double>(cap.count())) * jitter(rng)));
-}
 
 // What the callbacks of one transfer fill in. All on the sending thread.
 // The callbacks are called from libcurl's C code: nothing may throw out of
@@ -866,38 +728,9 @@ Client::Impl::cookie(const std::string& host, const std::string& name) const
   }
   std::string found;
   const auto now = std::time(nullptr);
-  // Netscape cookie file lines: domain, tail match, path, secure, expiry,
-  // name, value, separated by tabs.
   for (const curl_slist* item = list; item != nullptr; item = item->next) {
-    std::vector<std::string> fields;
-    std::string_view line(item->data);
-    while (fields.size() < 6) {
-      const auto tab = line.find('\t');
-      if (tab == std::string_view::npos) {
-        break;
-      }
-      fields.emplace_back(line.substr(0, tab));
-      line.remove_prefix(tab + 1);
-    }
-    if (fields.size() != 6 || fields[5] != name) {
-      continue;
-    }
-    std::string domain = lower(fields[0]);
-    if (domain.compare(0, 10, "#httponly_") == 0) {
-      domain.erase(0, 10);
-    }
-    if (!domain.empty() && domain[0] == '.') {
-      domain.erase(0, 1);
-    }
-    const bool tail_match = fields[1] == "TRUE";
-    const bool host_matches =
-      wanted_host == domain
-      || (tail_match && wanted_host.size() > domain.size()
-          && wanted_host.compare(wanted_host.size() - domain.size(), domain.size(), domain) == 0
-          && wanted_host[wanted_host.size() - domain.size() - 1] == '.');
-    const long long expires = std::atoll(fields[4].c_str());
-    if (host_matches && (expires == 0 || expires > now)) {
-      found = std::string(line);
+    if (auto value = cookie_value(item->data, wanted_host, name, now)) {
+      found = *value;
       break;
     }
   }

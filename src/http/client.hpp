@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "content.hpp"
+#include "errors.hpp"
+
 #include <core/result.hpp>
 #include <http/url.hpp>
 
@@ -24,21 +27,6 @@
 // threads may call send() at once.
 namespace http {
 
-enum class Errc {
-  connect_failed = 1, // DNS, refused, TLS
-  timeout,            // connect, first byte, or stalled body (idle read)
-  transfer_failed,    // reset, truncated body, bad chunking
-  http_status,        // 4xx (not retried) or 5xx/429 after the retries
-  unexpected_content, // e.g. an HTML page where DICOM or JSON was expected
-  cancelled,
-};
-
-const std::error_category& error_category();
-std::error_code make_error_code(Errc e);
-
-// What a response body must look like; checked after the transfer, and a
-// mismatch is retried like a transfer failure (HTML error pages with 200).
-enum class Expect { any, json, dicom, jpeg2000_or_raw, html };
 
 // Largest body accepted for `expect` when the request names none: 2 GiB for
 // DICOM and image data (and any), 256 MiB for JSON and HTML. The limit is
@@ -131,6 +119,3 @@ private:
 
 } // namespace http
 
-template<> struct std::is_error_code_enum<http::Errc> : std::true_type
-{
-};

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include "client.hpp"
+#include "errors.hpp"
 
 #include <core/error_category.hpp>
 

@@ -3,7 +3,8 @@
 
 #include "source.hpp"
 
-#include <store/errors.hpp>
+#include <http/content.hpp>
+
 
 #include <cerrno>
 #include <cstring>
@@ -17,11 +18,9 @@ core::Result<void>
 write_file(const std::filesystem::path& file, std::string_view data)
 {
   const auto error = [&](int err) {
-    if (err == ENOSPC || err == EDQUOT) {
-      return core::make_error(store::Errc::disk_full, "cannot write " + file.string() + ": "
-                                                        + std::strerror(err));
-    }
-    return core::make_error(std::error_code(err, std::system_category()), file.string());
+    // ENOSPC/EDQUOT stay the system's codes (core::fs::is_disk_full).
+    return core::make_error(std::error_code(err, std::system_category()),
+                            "cannot write " + file.string());
   };
   const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
@@ -65,12 +64,6 @@ status_error(const core::Error& e)
   return e;
 }
 
-bool
-looks_like_dicom(std::string_view body)
-{
-  return body.size() >= 132 && body.compare(128, 4, "DICM") == 0;
-}
-
 const char*
 picture_kind(std::string_view body)
 {
@@ -96,7 +89,7 @@ fetch_whole_file(const std::function<core::Result<http::Response>(http::Expect)>
                  const std::function<core::Error(const core::Error&)>& map_error)
 {
   auto resp = send(http::Expect::any);
-  if (resp && !looks_like_dicom(resp->body)) {
+  if (resp && !http::is_part10(resp->body)) {
     if (const char* kind = picture_kind(resp->body)) {
       job.add_bytes(resp->body.size());
       job.skipped(what + ": not DICOM (" + kind + ")");

@@ -27,8 +27,8 @@ bool looks_like_dicom(std::string_view body);
 const char* picture_kind(std::string_view body);
 
 // Write `data` to `file` (created or truncated, mode 0600), checking
-// every write and the close. ENOSPC/EDQUOT: store::Errc::disk_full, so a
-// full disk is not later mistaken for a cut (malformed) download.
+// every write and the close. A full disk keeps its errno (ENOSPC/EDQUOT,
+// core::fs::is_disk_full), so it is not later mistaken for a cut download.
 core::Result<void> write_file(const std::filesystem::path& file, std::string_view data);
 
 // Download one listed file with `send` and deliver it as `name`. A picture

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+#include <http/content.hpp>
 #include <szjudianyun/framing.hpp>
 #include <szjudianyun/szjudianyun_source.hpp>
 
@@ -53,8 +54,8 @@ TEST_SUITE("szjudianyun::framing")
     std::string file(128, '\0');
     file += "DICM";
     file += "rest";
-    CHECK(szjudianyun::looks_like_part10(file));
-    CHECK_FALSE(szjudianyun::looks_like_part10("\xff\xd8\xff\xe0"));
+    CHECK(http::is_part10(file));
+    CHECK_FALSE(http::is_part10("\xff\xd8\xff\xe0"));
   }
 
   TEST_CASE("the study info splits hosipital and puts dfyfilm series aside")
