@@ -4,16 +4,15 @@
 #include <core/strings.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcbytstr.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcitem.h>
 #include <dcmtk/dcmdata/dcsequen.h>
 #include <dcmtk/dcmdata/dcstack.h>
+#include <iconv.h>
 
 #include <cerrno>
 #include <cstring>
-#include <iconv.h>
 #include <map>
 #include <vector>
 
@@ -50,24 +49,24 @@ struct TermInfo
 // PS3.3 Tables C.12-3 and C.12-4: the defined terms, their escape sequences
 // (the bytes after ESC) and what they designate.
 const TermInfo k_terms[] = {
-  {"6", "(B", {Set::ascii, nullptr, true}},
-  {"100", "-A", {Set::single, "ISO-8859-1", false}},
-  {"101", "-B", {Set::single, "ISO-8859-2", false}},
-  {"109", "-C", {Set::single, "ISO-8859-3", false}},
-  {"110", "-D", {Set::single, "ISO-8859-4", false}},
-  {"144", "-L", {Set::single, "ISO-8859-5", false}},
-  {"127", "-G", {Set::single, "ISO-8859-6", false}},
-  {"126", "-F", {Set::single, "ISO-8859-7", false}},
-  {"138", "-H", {Set::single, "ISO-8859-8", false}},
-  {"148", "-M", {Set::single, "ISO-8859-9", false}},
-  {"203", "-b", {Set::single, "ISO-8859-15", false}},
-  {"166", "-T", {Set::single, "TIS-620", false}},
-  {"13", ")I", {Set::katakana, nullptr, false}},
-  {"14", "(J", {Set::ascii, nullptr, true}}, // the G0 half of ISO 2022 IR 13
-  {"87", "$B", {Set::jis0208, "EUC-JP", true}},
-  {"159", "$(D", {Set::jis0212, "EUC-JP", true}},
-  {"149", "$)C", {Set::ksx1001, "EUC-KR", false}},
-  {"58", "$)A", {Set::gb2312, "GB2312", false}},
+    {"6", "(B", {Set::ascii, nullptr, true}},
+    {"100", "-A", {Set::single, "ISO-8859-1", false}},
+    {"101", "-B", {Set::single, "ISO-8859-2", false}},
+    {"109", "-C", {Set::single, "ISO-8859-3", false}},
+    {"110", "-D", {Set::single, "ISO-8859-4", false}},
+    {"144", "-L", {Set::single, "ISO-8859-5", false}},
+    {"127", "-G", {Set::single, "ISO-8859-6", false}},
+    {"126", "-F", {Set::single, "ISO-8859-7", false}},
+    {"138", "-H", {Set::single, "ISO-8859-8", false}},
+    {"148", "-M", {Set::single, "ISO-8859-9", false}},
+    {"203", "-b", {Set::single, "ISO-8859-15", false}},
+    {"166", "-T", {Set::single, "TIS-620", false}},
+    {"13", ")I", {Set::katakana, nullptr, false}},
+    {"14", "(J", {Set::ascii, nullptr, true}}, // the G0 half of ISO 2022 IR 13
+    {"87", "$B", {Set::jis0208, "EUC-JP", true}},
+    {"159", "$(D", {Set::jis0212, "EUC-JP", true}},
+    {"149", "$)C", {Set::ksx1001, "EUC-KR", false}},
+    {"58", "$)A", {Set::gb2312, "GB2312", false}},
 };
 
 const TermInfo*
@@ -176,10 +175,7 @@ is_delimiter(unsigned char c, TextKind kind)
 class Segment
 {
 public:
-  explicit Segment(std::string& out)
-    : m_out(out)
-  {
-  }
+  explicit Segment(std::string& out) : m_out(out) {}
 
   bool use(const char* codec)
   {
@@ -466,10 +462,15 @@ any_code_extensions(DcmItem& item)
   DcmStack stack;
   while (item.nextObject(stack, OFTrue).good()) {
     DcmObject* obj = stack.top();
-    if (obj != nullptr && obj->getTag() == DCM_SpecificCharacterSet) {
+    // A (0008,0005) written with another VR (OB in explicit VR) is no
+    // string: never cast it as one (found by fuzz_instance_info).
+    auto* text = obj != nullptr && obj->getTag() == DCM_SpecificCharacterSet
+                     ? dynamic_cast<DcmByteString*>(obj)
+                     : nullptr;
+    if (text != nullptr) {
       char* raw = nullptr;
       Uint32 length = 0;
-      if (OFstatic_cast(DcmByteString*, obj)->getString(raw, length).good() && raw != nullptr
+      if (text->getString(raw, length).good() && raw != nullptr
           && uses_code_extensions(std::string_view(raw, length))) {
         return true;
       }
