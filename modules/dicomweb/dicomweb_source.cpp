@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "dicomweb_source.hpp"
 
-
+#include <core/fs.hpp>
 #include <http/client.hpp>
 #include <http/multipart.hpp>
-
-#include <core/fs.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -242,7 +240,8 @@ private:
       return;
     }
     job.add_bytes(resp->body.size());
-    const auto split = http::split_multipart(resp->body, http::boundary_of(resp->header("content-type")));
+    const auto split =
+        http::split_multipart(resp->body, http::boundary_of(resp->header("content-type")));
     if (!split.problem.empty() || split.parts.size() != 1) {
       // PS3.18 8.6.1.2: one part per instance requested.
       job.failed(item.sop + ": " + (split.problem.empty() ? "expected one part" : split.problem));

@@ -3,13 +3,11 @@
 
 #include "manifest.hpp"
 
-#include <http/client.hpp>
-
-#include <dicom/errors.hpp>
-#include <dicom/reassemble.hpp>
-
 #include <core/log.hpp>
 #include <core/strings.hpp>
+#include <dicom/errors.hpp>
+#include <dicom/reassemble.hpp>
+#include <http/client.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -27,7 +25,8 @@ using source::Errc;
 bool
 ends_with(const std::string& s, const std::string& suffix)
 {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size()
+         && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 core::Error
@@ -42,7 +41,8 @@ core::Error
 link_error(const core::Error& e)
 {
   if (e.code == http::Errc::http_status
-      && (e.detail.find("HTTP 403") != std::string::npos || e.detail.find("HTTP 404") != std::string::npos
+      && (e.detail.find("HTTP 403") != std::string::npos
+          || e.detail.find("HTTP 404") != std::string::npos
           || e.detail.find("HTTP 410") != std::string::npos)) {
     return fail(Errc::link_expired, e.detail);
   }
@@ -52,9 +52,7 @@ link_error(const core::Error& e)
 class Session
 {
 public:
-  Session(http::Client& client, source::Job& job) : m_client(client), m_job(job)
-  {
-  }
+  Session(http::Client& client, source::Job& job) : m_client(client), m_job(job) {}
 
   core::Result<http::Response> get(const std::string& url, http::Expect expect = http::Expect::any)
   {
@@ -72,7 +70,8 @@ public:
   }
 
   core::Result<http::Response> post(const std::string& url, const std::string& content_type,
-                                    const std::string& body, http::Expect expect = http::Expect::any)
+                                    const std::string& body,
+                                    http::Expect expect = http::Expect::any)
   {
     http::Request r;
     r.method = "POST";
@@ -139,9 +138,10 @@ private:
     }
     const std::string report = share->url;
     const auto uuid = report.substr(report.find_last_of('/') + 1);
-    auto login = s.post(report, "application/x-www-form-urlencoded",
-                        "id=" + http::url_encode(uuid) + "&Password=" + http::url_encode(request.password),
-                        http::Expect::html);
+    auto login =
+        s.post(report, "application/x-www-form-urlencoded",
+               "id=" + http::url_encode(uuid) + "&Password=" + http::url_encode(request.password),
+               http::Expect::html);
     if (!login) {
       return link_error(login.error());
     }
@@ -181,16 +181,17 @@ private:
       }
       const auto extend = nlohmann::json::parse(j.at("data").at("extend").get<std::string>());
       study_primary_id = extend.at("study_primary_id").is_string()
-                           ? extend.at("study_primary_id").get<std::string>()
-                           : extend.at("study_primary_id").dump();
-      hospital_code = extend.at("hospital_code").is_string() ? extend.at("hospital_code").get<std::string>()
-                                                             : extend.at("hospital_code").dump();
+                             ? extend.at("study_primary_id").get<std::string>()
+                             : extend.at("study_primary_id").dump();
+      hospital_code = extend.at("hospital_code").is_string()
+                          ? extend.at("hospital_code").get<std::string>()
+                          : extend.at("hospital_code").dump();
     } catch (const std::exception& e) {
       return fail(Errc::upstream_changed, std::string("share check answer: ") + e.what());
     }
     auto entry = s.get(base + "/api/qinming_h5/api/ch/report/PacsEntry.aspx?hospitalCode="
-                         + http::url_encode(hospital_code) + "&studyPrimaryId="
-                         + http::url_encode(study_primary_id),
+                           + http::url_encode(hospital_code)
+                           + "&studyPrimaryId=" + http::url_encode(study_primary_id),
                        http::Expect::html);
     if (!entry) {
       return link_error(entry.error());
@@ -265,7 +266,8 @@ private:
     if (!vars) {
       // A login page instead of the viewer: the entry token was not accepted.
       if (page->body.find("ImageViewer") == std::string::npos) {
-        return fail(Errc::link_expired, "the viewer answered with a login page (session expired or link invalid)");
+        return fail(Errc::link_expired,
+                    "the viewer answered with a login page (session expired or link invalid)");
       }
       return vars.error();
     }
@@ -273,10 +275,11 @@ private:
     if (!base) {
       return base.error();
     }
-    auto listing = s.get(*base + "ImageViewer/GetImageSet?studyId=" + http::url_encode(vars->study_id)
-                           + "&accessionNumber=" + http::url_encode(vars->accession_number)
-                           + "&examuid=" + http::url_encode(vars->exam_uid) + "&minThickness=5",
-                         http::Expect::json);
+    auto listing =
+        s.get(*base + "ImageViewer/GetImageSet?studyId=" + http::url_encode(vars->study_id)
+                  + "&accessionNumber=" + http::url_encode(vars->accession_number)
+                  + "&examuid=" + http::url_encode(vars->exam_uid) + "&minThickness=5",
+              http::Expect::json);
     if (!listing) {
       return link_error(listing.error());
     }
@@ -330,15 +333,16 @@ private:
     return {};
   }
 
-  void fetch_instance(Session& s, store::IngestSink& sink, source::Job& job, const std::string& base,
-                      const ViewerVars& vars, const ImageSet& set, const DisplaySet& ds,
-                      std::size_t index, bool raw)
+  void fetch_instance(Session& s, store::IngestSink& sink, source::Job& job,
+                      const std::string& base, const ViewerVars& vars, const ImageSet& set,
+                      const DisplaySet& ds, std::size_t index, bool raw)
   {
     const auto& image = ds.images[index];
     const auto nodes = http::url_encode(set.storage_node);
-    auto tags_response = s.get(base + "ImageViewer/GetImageDicomTags?studyId=" + http::url_encode(image.study_id)
-                                 + "&imageId=" + http::url_encode(image.image_id) + "&frame=0&storageNodes=" + nodes,
-                               http::Expect::json);
+    auto tags_response = s.get(
+        base + "ImageViewer/GetImageDicomTags?studyId=" + http::url_encode(image.study_id)
+            + "&imageId=" + http::url_encode(image.image_id) + "&frame=0&storageNodes=" + nodes,
+        http::Expect::json);
     const std::string what = "image " + image.image_id;
     if (!tags_response) {
       job.failed(what + ": " + tags_response.error().message());
@@ -373,9 +377,9 @@ private:
       return;
     }
     const auto pixels_url = base + "imageservice/api/image/" + (raw ? "dicom" : "j2k") + "/"
-                            + http::url_encode(image.study_id) + "/" + http::url_encode(image.image_id)
-                            + (raw ? "/0/0" : "/0/3") + "?storageNodes=" + nodes
-                            + "&ck=" + http::url_encode(vars.cache_key);
+                            + http::url_encode(image.study_id) + "/"
+                            + http::url_encode(image.image_id) + (raw ? "/0/0" : "/0/3")
+                            + "?storageNodes=" + nodes + "&ck=" + http::url_encode(vars.cache_key);
     auto pixels = s.get(pixels_url, http::Expect::jpeg2000_or_raw);
     if (!pixels) {
       job.failed(what + ": " + pixels.error().message());

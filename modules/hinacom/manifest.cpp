@@ -50,7 +50,8 @@ find_view_image_link(const std::string& html)
   }
   auto end = at + k_prefix.size();
   while (end < html.size()
-         && (std::isalnum(static_cast<unsigned char>(html[end])) || html[end] == '_' || html[end] == '-')) {
+         && (std::isalnum(static_cast<unsigned char>(html[end])) || html[end] == '_'
+             || html[end] == '-')) {
     ++end;
   }
   if (end == at + k_prefix.size()) {
@@ -80,7 +81,8 @@ find_js_var(const std::string& html, const std::string& name)
   while ((at = html.find("var " + name, at)) != std::string::npos) {
     auto pos = at + 4 + name.size();
     // Not a longer name ("var STUDY_ID_X").
-    if (pos < html.size() && (std::isalnum(static_cast<unsigned char>(html[pos])) || html[pos] == '_')) {
+    if (pos < html.size()
+        && (std::isalnum(static_cast<unsigned char>(html[pos])) || html[pos] == '_')) {
       at = pos;
       continue;
     }

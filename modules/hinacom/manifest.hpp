@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include <dicom/reassemble.hpp>
-
 #include <core/result.hpp>
+#include <dicom/reassemble.hpp>
 
 #include <optional>
 #include <string>

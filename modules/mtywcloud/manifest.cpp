@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "manifest.hpp"
 
-#include <algorithm>
 #include <core/strings.hpp>
-#include <memory>
+#include <source/source.hpp>
+
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
-#include <source/source.hpp>
+
+#include <algorithm>
+#include <memory>
 
 namespace mtywcloud {
 
@@ -38,9 +40,11 @@ run(bool encrypt, const std::string& in, const std::string& key, const std::stri
   }
   std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),
                                                                       EVP_CIPHER_CTX_free);
-  if (!ctx || EVP_CipherInit_ex(
-                  ctx.get(), cipher, nullptr, reinterpret_cast<const unsigned char*>(key.data()),
-                  reinterpret_cast<const unsigned char*>(iv.data()), encrypt ? 1 : 0) != 1) {
+  if (!ctx
+      || EVP_CipherInit_ex(ctx.get(), cipher, nullptr,
+                           reinterpret_cast<const unsigned char*>(key.data()),
+                           reinterpret_cast<const unsigned char*>(iv.data()), encrypt ? 1 : 0)
+             != 1) {
     return std::nullopt;
   }
   std::string out(in.size() + 32, '\0');
@@ -48,8 +52,9 @@ run(bool encrypt, const std::string& in, const std::string& key, const std::stri
   int n = 0;
   int tail = 0;
   if (EVP_CipherUpdate(ctx.get(), o, &n, reinterpret_cast<const unsigned char*>(in.data()),
-                       static_cast<int>(in.size())) != 1 ||
-      EVP_CipherFinal_ex(ctx.get(), o + n, &tail) != 1) {
+                       static_cast<int>(in.size()))
+          != 1
+      || EVP_CipherFinal_ex(ctx.get(), o + n, &tail) != 1) {
     return std::nullopt;
   }
   out.resize(static_cast<std::size_t>(n + tail));
@@ -75,8 +80,8 @@ form_escape(const std::string& text)
   std::string out;
   for (const char c : text) {
     const auto b = static_cast<unsigned char>(c);
-    if ((b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '_' ||
-        b == '.' || b == '-' || b == '~') {
+    if ((b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9') || b == '_'
+        || b == '.' || b == '-' || b == '~') {
       out += c;
     } else if (b == ' ') {
       out += '+';
@@ -145,13 +150,13 @@ parse_study_info(const std::string& json)
       auto lower = message;
       std::transform(lower.begin(), lower.end(), lower.begin(),
                      [](unsigned char c) { return std::tolower(c); });
-      const bool crypto = lower.find("decrypt") != std::string::npos ||
-                          lower.find("padding") != std::string::npos ||
-                          lower.find("hex") != std::string::npos;
+      const bool crypto = lower.find("decrypt") != std::string::npos
+                          || lower.find("padding") != std::string::npos
+                          || lower.find("hex") != std::string::npos;
       return core::make_error(
           crypto ? Errc::upstream_changed : Errc::link_expired,
-          "mtywcloud: " + (message.empty() ? std::string("Success false") : message) +
-              (crypto ? " (the query key may have changed: options key/iv)" : ""));
+          "mtywcloud: " + (message.empty() ? std::string("Success false") : message)
+              + (crypto ? " (the query key may have changed: options key/iv)" : ""));
     }
     const auto& data = j.at("Data");
     if (!data.is_array() || data.empty()) {

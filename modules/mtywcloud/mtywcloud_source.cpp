@@ -3,9 +3,10 @@
 
 #include "manifest.hpp"
 
-#include <source/whole_file.hpp>
-#include <atomic>
 #include <http/client.hpp>
+#include <source/whole_file.hpp>
+
+#include <atomic>
 #include <thread>
 
 namespace mtywcloud {
@@ -37,9 +38,8 @@ public:
     (void)encrypt_hex("probe", m_key, m_iv); // a bad key/IV size fails at startup
   }
 
-  core::Result<void>
-  fetch(const source::Request& request, store::IngestSink& sink, http::Client& client,
-        source::Job& job) override
+  core::Result<void> fetch(const source::Request& request, store::IngestSink& sink,
+                           http::Client& client, source::Job& job) override
   {
     const auto params = http::query_after_last_question_mark(request.url);
     const auto path = params.count("DicomDirPath") ? params.at("DicomDirPath") : "";
@@ -58,8 +58,8 @@ public:
 
     http::Request info;
     info.method = "POST";
-    info.url = m_base + "/ICCWebClient/api/Study/Info?data=" +
-               encrypt_hex(query_plaintext(path, org), m_key, m_iv);
+    info.url = m_base + "/ICCWebClient/api/Study/Info?data="
+               + encrypt_hex(query_plaintext(path, org), m_key, m_iv);
     info.headers.emplace_back("Referer", referer);
     info.expect = http::Expect::json;
     info.retry = true; // a lookup, safe to repeat
@@ -96,17 +96,16 @@ public:
 
 private:
   // M3: one whole file; skipped when the store has its SOP Instance UID.
-  void
-  fetch_file(http::Client& client, store::IngestSink& sink, source::Job& job,
-             const std::string& referer, const std::string& org, const Study& study,
-             std::size_t series_pos, std::size_t index)
+  void fetch_file(http::Client& client, store::IngestSink& sink, source::Job& job,
+                  const std::string& referer, const std::string& org, const Study& study,
+                  std::size_t series_pos, std::size_t index)
   {
     const auto& series = study.series[series_pos];
     const auto& image = series.images[index];
     const std::string what = "image " + image.sop_instance_uid;
     if (image.sop_instance_uid.empty() || image.image_path.empty()) {
-      job.skipped("series " + std::to_string(series_pos + 1) + " entry " +
-                  std::to_string(index + 1) + ": no SOP Instance UID or path, not DICOM");
+      job.skipped("series " + std::to_string(series_pos + 1) + " entry " + std::to_string(index + 1)
+                  + ": no SOP Instance UID or path, not DICOM");
       return;
     }
     if (sink.contains(image.sop_instance_uid)) {
@@ -114,12 +113,12 @@ private:
       return;
     }
     http::Request r;
-    r.url = m_base + "/ICCWebClient/api/Dicom/File?sopInstanceUID=" +
-            http::url_encode(image.sop_instance_uid) +
-            "&seriesInstanceUID=" + http::url_encode(image.series_instance_uid) +
-            "&studyInstanceUID=" + http::url_encode(image.study_instance_uid) +
-            "&imagePath=" + http::url_encode(image.image_path) +
-            "&httpPath=null&retrieveAE=&OrganizationID=" + http::url_encode(org);
+    r.url = m_base + "/ICCWebClient/api/Dicom/File?sopInstanceUID="
+            + http::url_encode(image.sop_instance_uid)
+            + "&seriesInstanceUID=" + http::url_encode(image.series_instance_uid)
+            + "&studyInstanceUID=" + http::url_encode(image.study_instance_uid)
+            + "&imagePath=" + http::url_encode(image.image_path)
+            + "&httpPath=null&retrieveAE=&OrganizationID=" + http::url_encode(org);
     r.headers.emplace_back("Referer", referer);
     source::ExportName name;
     name.series_key = std::to_string(series_pos);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include <memory>
 #include <source/source.hpp>
+
+#include <memory>
 #include <string>
 
 // mtywcloud (ss.mtywcloud.com, ICCWebClient): AES-256-CBC encrypted study

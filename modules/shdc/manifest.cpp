@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "manifest.hpp"
 
-#include <algorithm>
 #include <core/strings.hpp>
 #include <http/client.hpp>
-#include <memory>
+#include <source/source.hpp>
+
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
-#include <source/source.hpp>
+
+#include <algorithm>
+#include <memory>
 
 namespace shdc {
 
@@ -47,9 +49,9 @@ md5_hex(const std::string& text)
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), EVP_MD_CTX_free);
-  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr) != 1 ||
-      EVP_DigestUpdate(ctx.get(), text.data(), text.size()) != 1 ||
-      EVP_DigestFinal_ex(ctx.get(), digest, &size) != 1) {
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_md5(), nullptr) != 1
+      || EVP_DigestUpdate(ctx.get(), text.data(), text.size()) != 1
+      || EVP_DigestFinal_ex(ctx.get(), digest, &size) != 1) {
     throw std::runtime_error("OpenSSL MD5 failed");
   }
   return core::to_hex(digest, size);
@@ -69,8 +71,8 @@ std::string
 file_authorization(const std::string& sid, const std::string& token, const std::string& ts_ms,
                    const std::string& name, const std::string& key)
 {
-  return "Basic " + sid + ";" + token + ";" + ts_ms + ";" +
-         md5_hex(sid + ";" + token + ";" + ts_ms + ";" + name + ";" + key);
+  return "Basic " + sid + ";" + token + ";" + ts_ms + ";"
+         + md5_hex(sid + ";" + token + ";" + ts_ms + ";" + name + ";" + key);
 }
 
 core::Result<void>
@@ -182,8 +184,8 @@ is_junk_name(const std::string& name)
   auto ext = name.substr(dot + 1);
   std::transform(ext.begin(), ext.end(), ext.begin(),
                  [](unsigned char c) { return std::tolower(c); });
-  return ext == "jpg" || ext == "jpeg" || ext == "png" || ext == "bmp" || ext == "gif" ||
-         ext == "pdf";
+  return ext == "jpg" || ext == "jpeg" || ext == "png" || ext == "bmp" || ext == "gif"
+         || ext == "pdf";
 }
 
 } // namespace shdc

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <core/result.hpp>
+
 #include <optional>
 #include <string>
 #include <utility>

@@ -3,11 +3,12 @@
 
 #include "manifest.hpp"
 
-#include <source/whole_file.hpp>
-#include <atomic>
-#include <chrono>
 #include <core/log.hpp>
 #include <http/client.hpp>
+#include <source/whole_file.hpp>
+
+#include <atomic>
+#include <chrono>
 #include <random>
 #include <thread>
 
@@ -47,9 +48,8 @@ public:
     }
   }
 
-  core::Result<void>
-  fetch(const source::Request& request, store::IngestSink& sink, http::Client& client,
-        source::Job& job) override
+  core::Result<void> fetch(const source::Request& request, store::IngestSink& sink,
+                           http::Client& client, source::Job& job) override
   {
     const auto origin = http::origin_of(request.url);
     const auto nonce = random_nonce();
@@ -62,8 +62,8 @@ public:
       r.method = "POST";
       r.url = origin + "/api001/share_verify?" + signed_query({{"nonce_str", nonce}}, m_key);
       r.headers.emplace_back("Content-Type", "application/x-www-form-urlencoded");
-      r.body = "appid=" + http::url_encode(params.count("appid") ? params.at("appid") : "") +
-               "&share_id=" + http::url_encode(params.at("share_id"));
+      r.body = "appid=" + http::url_encode(params.count("appid") ? params.at("appid") : "")
+               + "&share_id=" + http::url_encode(params.at("share_id"));
       r.expect = http::Expect::json;
       r.retry = true; // a lookup, safe to repeat
       auto resp = client.send(r);
@@ -140,10 +140,10 @@ public:
 private:
   // S3: one whole file. The SOP Instance UID is unknown before the download,
   // so a resumed fetch downloads again and the store reports duplicates.
-  void
-  fetch_file(http::Client& client, store::IngestSink& sink, source::Job& job,
-             const std::string& origin, const std::string& sid, const std::string& token,
-             const Study& study, const Series& series, std::size_t series_pos, std::size_t index)
+  void fetch_file(http::Client& client, store::IngestSink& sink, source::Job& job,
+                  const std::string& origin, const std::string& sid, const std::string& token,
+                  const Study& study, const Series& series, std::size_t series_pos,
+                  std::size_t index)
   {
     const auto& name = series.names[index];
     const std::string what = "file " + series.source_folder + "/" + name;

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include <memory>
 #include <source/source.hpp>
+
+#include <memory>
 #include <string>
 
 // shdc (ylyyx.shdc.org.cn): MD5-signed JSON API and whole Part 10 files

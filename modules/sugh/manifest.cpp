@@ -33,7 +33,8 @@ parse_envelope(const std::string& body, const char* what)
   try {
     j = Json::parse(body);
   } catch (const std::exception& e) {
-    return core::make_error(source::Errc::upstream_changed, std::string(what) + " is not JSON: " + e.what());
+    return core::make_error(source::Errc::upstream_changed,
+                            std::string(what) + " is not JSON: " + e.what());
   }
   if (!j.is_object() || !j.contains("code")) {
     return core::make_error(source::Errc::upstream_changed, std::string(what) + ": no code field");
@@ -43,7 +44,8 @@ parse_envelope(const std::string& body, const char* what)
   if (code != "200") {
     auto message = text_of(j, "message");
     return core::make_error(source::Errc::link_expired,
-                            std::string(what) + ": code " + code + (message.empty() ? "" : ": " + message));
+                            std::string(what) + ": code " + code
+                                + (message.empty() ? "" : ": " + message));
   }
   return j;
 }

@@ -3,8 +3,8 @@
 
 #include "manifest.hpp"
 
-#include <source/whole_file.hpp>
 #include <http/client.hpp>
+#include <source/whole_file.hpp>
 
 #include <atomic>
 #include <thread>
@@ -20,7 +20,8 @@ constexpr const char* k_host = "work.sugh.net";
 bool
 status_is(const core::Error& e, const char* status)
 {
-  return e.code == http::Errc::http_status && e.detail.find(std::string("HTTP ") + status) != std::string::npos;
+  return e.code == http::Errc::http_status
+         && e.detail.find(std::string("HTTP ") + status) != std::string::npos;
 }
 
 // 401/403: the token was refused; 404/410: the share is gone.
@@ -81,10 +82,11 @@ public:
     m_org = share->org_code;
 
     // G2: the listing, with the token header.
-    http::Request g2 = with_headers(origin + "/api/cloudfilm-mgt/api/v1/study/json/index?systemCode=cloudfilm&studyUid="
-                                    + http::url_encode(share->study_uid) + "&orgCode="
-                                    + http::url_encode(m_org) + "&purview=1",
-                                    false);
+    http::Request g2 = with_headers(
+        origin + "/api/cloudfilm-mgt/api/v1/study/json/index?systemCode=cloudfilm&studyUid="
+            + http::url_encode(share->study_uid) + "&orgCode=" + http::url_encode(m_org)
+            + "&purview=1",
+        false);
     g2.expect = http::Expect::json;
     auto r2 = client.send(g2);
     if (!r2) {
@@ -110,7 +112,8 @@ public:
     job.add_instances(static_cast<long>(items.size()));
 
     // G3 per instance; the study UID is std.studyUID, not G1's.
-    const auto files = origin + "/api/cloudfilm-mgt/api/v1/dicom/studies/" + study->uid + "/series/";
+    const auto files =
+        origin + "/api/cloudfilm-mgt/api/v1/dicom/studies/" + study->uid + "/series/";
     source::for_each_parallel(items.size(), m_threads, job, [&](std::size_t k) {
       fetch_one(client, sink, job, *share, *study, files, items[k]);
     });
@@ -134,8 +137,8 @@ private:
     return r;
   }
 
-  void fetch_one(http::Client& client, store::IngestSink& sink, source::Job& job, const Share& share,
-                 const Study& study, const std::string& files, const Item& item)
+  void fetch_one(http::Client& client, store::IngestSink& sink, source::Job& job,
+                 const Share& share, const Study& study, const std::string& files, const Item& item)
   {
     const auto& sop = item.series->images[item.index];
     if (sink.contains(sop)) {

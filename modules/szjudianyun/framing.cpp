@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "framing.hpp"
 
+#include <core/strings.hpp>
 #include <http/client.hpp>
 #include <source/source.hpp>
-
-#include <core/strings.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -54,7 +53,8 @@ parse_share_url(const std::string& url)
   p.study = get("b");
   p.password = get("c");
   if (p.hospital_id.empty() || p.study.empty()) {
-    return core::make_error(source::Errc::bad_request, "the link needs a= (hospital) and b= (study)");
+    return core::make_error(source::Errc::bad_request,
+                            "the link needs a= (hospital) and b= (study)");
   }
   // The page's script decodes them with decodeURIComponent (UTF-8 only) and
   // they go out as JSON strings; other bytes would make the dump throw.
@@ -81,7 +81,8 @@ parse_handshake(const std::string& body)
     return changed(std::string("socket.io handshake: ") + e.what());
   }
   Handshake h;
-  if (!j.is_object() || !j.contains("sid") || !j["sid"].is_string() || j["sid"].get<std::string>().empty()) {
+  if (!j.is_object() || !j.contains("sid") || !j["sid"].is_string()
+      || j["sid"].get<std::string>().empty()) {
     return changed("socket.io handshake without sid");
   }
   h.sid = j["sid"].get<std::string>();
@@ -178,14 +179,16 @@ parse_study_info(const std::string& event_frame)
   const auto& o = j[1];
   if (const auto e = o.find("error"); e != o.end()) {
     const auto text = e->is_string() ? e->get<std::string>() : e->dump();
-    const bool password = text.find("password") != std::string::npos || text.find("密码") != std::string::npos;
-    return core::make_error(password ? source::Errc::auth_rejected : source::Errc::link_expired, text);
+    const bool password =
+        text.find("password") != std::string::npos || text.find("密码") != std::string::npos;
+    return core::make_error(password ? source::Errc::auth_rejected : source::Errc::link_expired,
+                            text);
   }
   const auto h = o.find("hosipital"); // sic
   const auto series = o.find("series");
   const auto counts = o.find("series_dicom_number");
-  if (h == o.end() || !h->is_string() || series == o.end() || !series->is_array() || counts == o.end()
-      || !counts->is_object()) {
+  if (h == o.end() || !h->is_string() || series == o.end() || !series->is_array()
+      || counts == o.end() || !counts->is_object()) {
     return changed("study info without hosipital/series/series_dicom_number");
   }
   StudyInfo info;
@@ -225,10 +228,10 @@ std::string
 tag_list()
 {
   static const char* const k_tags[] = {
-    "00100010", "00101001", "00100020", "00100030", "00100040", "00101010", "00080020",
-    "00080030", "00180015", "00180050", "00180088", "00080080", "00181100", "00280030",
-    "00080060", "00200032", "00200037", "00280030", "00280010", "00280011", "00080008",
-    "00200013", "0008103E", "00181030", "00080070", "00200062", "00185101"};
+      "00100010", "00101001", "00100020", "00100030", "00100040", "00101010", "00080020",
+      "00080030", "00180015", "00180050", "00180088", "00080080", "00181100", "00280030",
+      "00080060", "00200032", "00200037", "00280030", "00280010", "00280011", "00080008",
+      "00200013", "0008103E", "00181030", "00080070", "00200062", "00185101"};
   std::string out;
   for (const auto* t : k_tags) {
     out += (out.empty() ? "" : k_separator) + std::string("0x") + t;

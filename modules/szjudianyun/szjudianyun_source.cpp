@@ -3,17 +3,15 @@
 
 #include "framing.hpp"
 
-#include <http/content.hpp>
-
 #include <dicom/instance_info.hpp>
 #include <http/client.hpp>
-
-#include <nlohmann/json.hpp>
+#include <http/content.hpp>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <nlohmann/json.hpp>
 
 #include <atomic>
 #include <cctype>
@@ -104,9 +102,7 @@ struct Message
 class Socket
 {
 public:
-  explicit Socket(std::chrono::seconds timeout) : m_ws(m_ioc), m_timeout(timeout)
-  {
-  }
+  explicit Socket(std::chrono::seconds timeout) : m_ws(m_ioc), m_timeout(timeout) {}
 
   ~Socket()
   {
@@ -114,8 +110,8 @@ public:
     beast::get_lowest_layer(m_ws).socket().close(ec);
   }
 
-  core::Result<void> open(const std::string& host, const std::string& port, const std::string& target,
-                          const std::string& cookie)
+  core::Result<void> open(const std::string& host, const std::string& port,
+                          const std::string& target, const std::string& cookie)
   {
     tcp::resolver resolver(m_ioc);
     beast::error_code ec;
@@ -125,7 +121,8 @@ public:
     }
     beast::get_lowest_layer(m_ws).expires_after(m_timeout);
     ec = run([&](auto done) {
-      beast::get_lowest_layer(m_ws).async_connect(endpoints, [done](beast::error_code e, const auto&) { done(e); });
+      beast::get_lowest_layer(m_ws).async_connect(
+          endpoints, [done](beast::error_code e, const auto&) { done(e); });
     });
     if (ec) {
       return core::make_error(http::Errc::connect_failed, host + ":" + port + ": " + ec.message());
@@ -144,8 +141,9 @@ public:
     websocket::response_type response;
     ec = run([&](auto done) { m_ws.async_handshake(response, host + ":" + port, target, done); });
     if (ec) {
-      return core::make_error(http::Errc::transfer_failed, "WebSocket upgrade: " + ec.message() + " (HTTP "
-                                                             + std::to_string(response.result_int()) + ")");
+      return core::make_error(http::Errc::transfer_failed,
+                              "WebSocket upgrade: " + ec.message() + " (HTTP "
+                                  + std::to_string(response.result_int()) + ")");
     }
     return {};
   }
@@ -169,7 +167,8 @@ public:
       m_ws.async_read(buffer, [done](beast::error_code e, std::size_t) { done(e); });
     });
     if (ec) {
-      return core::make_error(ec == beast::error::timeout ? http::Errc::timeout : http::Errc::transfer_failed,
+      return core::make_error(ec == beast::error::timeout ? http::Errc::timeout
+                                                          : http::Errc::transfer_failed,
                               "WebSocket read: " + ec.message());
     }
     return Message{m_ws.got_binary(), beast::buffers_to_string(buffer.data())};
@@ -178,7 +177,7 @@ public:
 private:
   // Start one async operation and run the context until it completes
   // (run_one: the stream's idle timer stays pending in the background).
-  template<typename Start> beast::error_code run(Start start)
+  template <typename Start> beast::error_code run(Start start)
   {
     bool finished = false;
     beast::error_code result;
@@ -273,7 +272,8 @@ public:
     std::vector<std::thread> workers;
     std::mutex first_mutex;
     std::optional<Session> spare(std::move(*first));
-    const int n = static_cast<int>(std::min<std::size_t>(static_cast<std::size_t>(m_connections), items.size()));
+    const int n = static_cast<int>(
+        std::min<std::size_t>(static_cast<std::size_t>(m_connections), items.size()));
     for (int t = 0; t < n; ++t) {
       workers.emplace_back([&] {
         std::optional<Session> session;
@@ -334,8 +334,9 @@ private:
     Session s;
     s.socket = std::make_unique<Socket>(m_timeout);
     s.ping_interval = std::chrono::milliseconds(std::max(1000L, hs->ping_interval_ms));
-    if (auto r = s.socket->open(m_host, m_port, "/socket.io/?EIO=3&transport=websocket&sid=" + hs->sid,
-                                "io=" + hs->sid);
+    if (auto r =
+            s.socket->open(m_host, m_port, "/socket.io/?EIO=3&transport=websocket&sid=" + hs->sid,
+                           "io=" + hs->sid);
         !r) {
       return r.error();
     }
@@ -347,7 +348,8 @@ private:
       return probe.error();
     }
     if (probe->binary || probe->data != "3probe") {
-      return core::make_error(Errc::upstream_changed, "socket.io probe answered with " + probe->data.substr(0, 20));
+      return core::make_error(Errc::upstream_changed,
+                              "socket.io probe answered with " + probe->data.substr(0, 20));
     }
     if (auto r = s.socket->send("5"); !r) {
       return r.error();
@@ -404,7 +406,8 @@ private:
         continue;
       case Frame::close:
       case Frame::disconnect:
-        return core::make_error(http::Errc::transfer_failed, "the server closed the socket.io session");
+        return core::make_error(http::Errc::transfer_failed,
+                                "the server closed the socket.io session");
       case Frame::error:
       case Frame::event:
         return m;
@@ -426,8 +429,8 @@ private:
 
   // Ok when the instance is finished (stored, or failed for good and
   // counted); an error when the socket needs a reconnect and a retry.
-  core::Result<void> fetch_one(Session& s, store::IngestSink& sink, source::Job& job, const SeriesEntry& series,
-                               long index)
+  core::Result<void> fetch_one(Session& s, store::IngestSink& sink, source::Job& job,
+                               const SeriesEntry& series, long index)
   {
     const std::string what = "series " + series.id + " #" + std::to_string(index);
     if (auto r = ping_if_due(s); !r) {
@@ -482,7 +485,8 @@ private:
     }
     name.datetime = info->study_date + time;
     name.series_number = info->series_number;
-    name.series_description = info->series_description.empty() ? "定位像" : info->series_description;
+    name.series_description =
+        info->series_description.empty() ? "定位像" : info->series_description;
     name.index = static_cast<std::size_t>(index - 1);
     name.series_size = static_cast<std::size_t>(series.count);
     (void)job.deliver(spool, name);

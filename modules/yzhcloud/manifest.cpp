@@ -81,7 +81,8 @@ parse_listing(const std::string& body)
   }
   for (const auto& s : *series) {
     if (!s.is_object()) {
-      return core::make_error(source::Errc::upstream_changed, "study listing: series item is not an object");
+      return core::make_error(source::Errc::upstream_changed,
+                              "study listing: series item is not an object");
     }
     Series out;
     out.number_text = text_of(s, "series_number");
@@ -114,7 +115,8 @@ cdn_base(const std::string& storage, const std::string& scheme)
 }
 
 std::string
-file_url(const std::string& base, const std::string& study_uid, const Series& series, const Entry& entry)
+file_url(const std::string& base, const std::string& study_uid, const Series& series,
+         const Entry& entry)
 {
   return base + "/" + study_uid + "/" + series.number_text + "." + entry.name + "." + entry.ext;
 }

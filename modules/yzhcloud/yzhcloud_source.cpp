@@ -3,8 +3,8 @@
 
 #include "manifest.hpp"
 
-#include <source/whole_file.hpp>
 #include <http/client.hpp>
+#include <source/whole_file.hpp>
 
 #include <atomic>
 #include <thread>
@@ -21,7 +21,8 @@ constexpr const char* k_listing_path = "/w_viewer_2/index.php/home/index/ajax_ge
 bool
 status_is(const core::Error& e, const char* status)
 {
-  return e.code == http::Errc::http_status && e.detail.find(std::string("HTTP ") + status) != std::string::npos;
+  return e.code == http::Errc::http_status
+         && e.detail.find(std::string("HTTP ") + status) != std::string::npos;
 }
 
 struct Item
@@ -55,9 +56,9 @@ public:
       return core::make_error(Errc::bad_request, "the link needs study_instance_uid and org_id");
     }
     m_origin = http::origin_of(request.url);
-    http::Request r = with_headers(m_origin + k_listing_path + "?study_instance_uid="
-                                   + http::url_encode(uid->second)
-                                   + "&org_id=" + http::url_encode(org->second));
+    http::Request r =
+        with_headers(m_origin + k_listing_path + "?study_instance_uid="
+                     + http::url_encode(uid->second) + "&org_id=" + http::url_encode(org->second));
     r.expect = http::Expect::json;
     auto resp = client.send(r);
     if (!resp) {
@@ -111,8 +112,9 @@ private:
     return r;
   }
 
-  void fetch_one(http::Client& client, store::IngestSink& sink, source::Job& job, const Listing& listing,
-                 const std::string& base, const std::string& study_uid, const Item& item)
+  void fetch_one(http::Client& client, store::IngestSink& sink, source::Job& job,
+                 const Listing& listing, const std::string& base, const std::string& study_uid,
+                 const Item& item)
   {
     const auto& entry = *item.entry;
     // Entry names are SOP Instance UIDs on the sites seen so far; when one is,
@@ -136,7 +138,8 @@ private:
       r.expect = expect;
       return client.send(r);
     };
-    source::fetch_whole_file(send, sink, job, entry.name, name, [](const core::Error& e) { return e; });
+    source::fetch_whole_file(send, sink, job, entry.name, name,
+                             [](const core::Error& e) { return e; });
   }
 
   std::string m_cdn_scheme = "https";

@@ -2,13 +2,14 @@
 #include "manifest.hpp"
 
 #include <core/base64.hpp>
+#include <source/source.hpp>
+
+#include <nlohmann/json.hpp>
+#include <openssl/evp.h>
 
 #include <cstdio>
 #include <ctime>
 #include <memory>
-#include <nlohmann/json.hpp>
-#include <openssl/evp.h>
-#include <source/source.hpp>
 
 namespace zscloud {
 
@@ -51,8 +52,9 @@ run(bool encrypt, const std::string& in, const std::string& key, const std::stri
   int tail = 0;
   auto* o = reinterpret_cast<unsigned char*>(out.data());
   if (EVP_CipherUpdate(ctx.get(), o, &n, reinterpret_cast<const unsigned char*>(in.data()),
-                       static_cast<int>(in.size())) != 1 ||
-      EVP_CipherFinal_ex(ctx.get(), o + n, &tail) != 1) { // checks PKCS#7 on decrypt
+                       static_cast<int>(in.size()))
+          != 1
+      || EVP_CipherFinal_ex(ctx.get(), o + n, &tail) != 1) { // checks PKCS#7 on decrypt
     return std::nullopt;
   }
   out.resize(static_cast<std::size_t>(n + tail));

@@ -3,13 +3,15 @@
 
 #include "manifest.hpp"
 
-#include <source/whole_file.hpp>
-#include <atomic>
 #include <core/log.hpp>
 #include <core/strings.hpp>
 #include <http/client.hpp>
-#include <mutex>
+#include <source/whole_file.hpp>
+
 #include <nlohmann/json.hpp>
+
+#include <atomic>
+#include <mutex>
 #include <random>
 #include <thread>
 
@@ -22,8 +24,8 @@ using source::Errc;
 bool
 has_status(const core::Error& e, const char* status)
 {
-  return e.code == http::Errc::http_status &&
-         e.detail.find(std::string("HTTP ") + status) != std::string::npos;
+  return e.code == http::Errc::http_status
+         && e.detail.find(std::string("HTTP ") + status) != std::string::npos;
 }
 
 std::string
@@ -56,9 +58,8 @@ public:
     }
   }
 
-  core::Result<void>
-  fetch(const source::Request& request, store::IngestSink& sink, http::Client& client,
-        source::Job& job) override
+  core::Result<void> fetch(const source::Request& request, store::IngestSink& sink,
+                           http::Client& client, source::Job& job) override
   {
     const auto params = http::query_after_last_question_mark(request.url);
     const auto code = params.count("code") ? params.at("code") : "";
@@ -92,12 +93,12 @@ public:
     if (auto token = s.renew(""); !token) {
       return token.error();
     }
-    auto hierarchy = s.authorized("/vna/image/Home/ImageService?CommandType=GetHierachy&StudyUID=" +
-                                      http::url_encode(study->study_uid) +
-                                      "&UniqueID=" + http::url_encode(study->unique_id) +
-                                      "&LocationCode=" + http::url_encode(study->org_code) +
-                                      "&UserId=UIH&appendTags=PI-film-include&includeDeleted=false",
-                                  http::Expect::json);
+    auto hierarchy = s.authorized(
+        "/vna/image/Home/ImageService?CommandType=GetHierachy&StudyUID="
+            + http::url_encode(study->study_uid) + "&UniqueID=" + http::url_encode(study->unique_id)
+            + "&LocationCode=" + http::url_encode(study->org_code)
+            + "&UserId=UIH&appendTags=PI-film-include&includeDeleted=false",
+        http::Expect::json);
     if (!hierarchy) {
       return source::status_error(hierarchy.error());
     }
@@ -124,8 +125,8 @@ public:
     job.add_series(static_cast<long>(series->size()));
     job.add_instances(static_cast<long>(work.size()));
     source::for_each_parallel(work.size(), m_threads, job, [&](std::size_t k) {
-      fetch_file(s, sink, job, study->study_uid, base, (*series)[work[k].series],
-                 work[k].series, work[k].index);
+      fetch_file(s, sink, job, study->study_uid, base, (*series)[work[k].series], work[k].series,
+                 work[k].index);
     });
     if (job.cancelled()) {
       return core::make_error(Errc::cancelled, "interrupted; run the same command again to resume");
@@ -145,9 +146,9 @@ private:
     std::mutex mutex;
     std::string token;
 
-    core::Result<http::Response>
-    send(const std::string& method, const std::string& path, http::Expect expect,
-         const std::string& body = {}, const std::string& bearer = {})
+    core::Result<http::Response> send(const std::string& method, const std::string& path,
+                                      http::Expect expect, const std::string& body = {},
+                                      const std::string& bearer = {})
     {
       http::Request r;
       r.method = method;
@@ -166,8 +167,7 @@ private:
     }
 
     // Z3, unless another thread already replaced `stale`.
-    core::Result<std::string>
-    renew(const std::string& stale)
+    core::Result<std::string> renew(const std::string& stale)
     {
       std::lock_guard<std::mutex> lock(mutex);
       if (!token.empty() && token != stale) {
@@ -185,16 +185,14 @@ private:
       return token;
     }
 
-    std::string
-    current()
+    std::string current()
     {
       std::lock_guard<std::mutex> lock(mutex);
       return token;
     }
 
     // `path_and_query` gets a fresh randnum on every try.
-    core::Result<http::Response>
-    authorized(const std::string& path_and_query, http::Expect expect)
+    core::Result<http::Response> authorized(const std::string& path_and_query, http::Expect expect)
     {
       auto used = current();
       auto resp = send("GET", path_and_query + "&randnum=" + randnum(), expect, {}, used);
@@ -209,16 +207,15 @@ private:
     }
   };
 
-  void
-  fetch_file(Session& s, store::IngestSink& sink, source::Job& job, const std::string& study_uid,
-             const source::ExportName& base, const Series& series, std::size_t series_pos,
-             std::size_t index)
+  void fetch_file(Session& s, store::IngestSink& sink, source::Job& job,
+                  const std::string& study_uid, const source::ExportName& base,
+                  const Series& series, std::size_t series_pos, std::size_t index)
   {
     const auto& uid = series.images[index];
     const std::string what = "image " + uid;
     if (uid.empty()) {
-      job.skipped("series " + series.uid + " entry " + std::to_string(index + 1) +
-                  ": no UID, not DICOM");
+      job.skipped("series " + series.uid + " entry " + std::to_string(index + 1)
+                  + ": no UID, not DICOM");
       return;
     }
     if (sink.contains(uid)) {
@@ -226,9 +223,9 @@ private:
       return;
     }
     const auto path = "/vna/image/Home/ImageService?CommandType=GetImage&ContentType=application/"
-                      "dicom&ObjectUID=" +
-                      http::url_encode(uid) + "&StudyUID=" + http::url_encode(study_uid) +
-                      "&SeriesUID=" + http::url_encode(series.uid) + "&includeDeleted=false";
+                      "dicom&ObjectUID="
+                      + http::url_encode(uid) + "&StudyUID=" + http::url_encode(study_uid)
+                      + "&SeriesUID=" + http::url_encode(series.uid) + "&includeDeleted=false";
     auto name = base;
     name.series_key = std::to_string(series_pos);
     name.series_number = series.number;

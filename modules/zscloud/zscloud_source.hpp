@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include <memory>
 #include <source/source.hpp>
+
+#include <memory>
 #include <string>
 
 // zscloud (zscloud.zs-hospital.sh.cn): AES-encrypted study info, Bearer

@@ -47,10 +47,10 @@ struct FetchOptions
 {
   std::string url;
   std::string password;
-  std::string password_file; // first line is the password
-  std::string out;       // export tree folder, or empty
-  bool raw = false;      // Hinacom: native pixels instead of JPEG 2000
-  std::string study_uid; // DICOMweb
+  std::string password_file;        // first line is the password
+  std::string out;                  // export tree folder, or empty
+  bool raw = false;                 // Hinacom: native pixels instead of JPEG 2000
+  std::string study_uid;            // DICOMweb
   std::vector<std::string> resolve; // extra "host:port:address"
   bool list_platforms = false;
 };

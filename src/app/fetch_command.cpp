@@ -7,6 +7,9 @@
 #include <http/global.hpp>
 #include <source/source.hpp>
 
+#include <termios.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -14,9 +17,6 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
-
-#include <termios.h>
-#include <unistd.h>
 
 namespace app {
 
@@ -53,7 +53,8 @@ redact(const std::string& text)
     if (start == std::string::npos) {
       break;
     }
-    const bool is_url = text.compare(start, 7, "http://") == 0 || text.compare(start, 8, "https://") == 0;
+    const bool is_url =
+        text.compare(start, 7, "http://") == 0 || text.compare(start, 8, "https://") == 0;
     auto end = start;
     while (end < text.size() && text[end] != ' ' && text[end] != '\t' && text[end] != '"'
            && text[end] != '\'' && text[end] != '\n' && text[end] != '>' && text[end] != ')') {
@@ -80,7 +81,8 @@ read_password_file(const std::string& file)
   std::ifstream in(file);
   std::string line;
   if (!in || !std::getline(in, line)) {
-    return core::make_error(std::make_error_code(std::errc::io_error), file + ": cannot read a password");
+    return core::make_error(std::make_error_code(std::errc::io_error),
+                            file + ": cannot read a password");
   }
   if (!line.empty() && line.back() == '\r') {
     line.pop_back();
@@ -149,8 +151,9 @@ run_fetch(const config::Config& config, const FetchOptions& options)
   }
   const auto* platform = source::find_platform(options.url);
   if (platform == nullptr) {
-    std::fprintf(stderr, "cloudfilm: fetch: unsupported link; supported platforms: %s "
-                         "(cloudfilm fetch --list-platforms)\n",
+    std::fprintf(stderr,
+                 "cloudfilm: fetch: unsupported link; supported platforms: %s "
+                 "(cloudfilm fetch --list-platforms)\n",
                  platform_list().c_str());
     return 2;
   }
@@ -214,8 +217,8 @@ run_fetch(const config::Config& config, const FetchOptions& options)
       const long finished = c.stored + c.already + c.skipped + c.failed;
       const double rate = s > 0 ? finished / s : 0;
       const long left = c.instances - finished;
-      std::fprintf(stderr, "\r%ld series, %ld/%ld instances, %.1f MB, %.1f/s, ETA %lds   ", c.series,
-                   finished, c.instances, static_cast<double>(c.bytes) / 1e6, rate,
+      std::fprintf(stderr, "\r%ld series, %ld/%ld instances, %.1f MB, %.1f/s, ETA %lds   ",
+                   c.series, finished, c.instances, static_cast<double>(c.bytes) / 1e6, rate,
                    rate > 0 ? static_cast<long>(left / rate) : 0L);
     };
 
@@ -243,7 +246,7 @@ run_fetch(const config::Config& config, const FetchOptions& options)
     std::fprintf(stderr, "cloudfilm: fetch: %s\n", redact(p).c_str());
   }
   const double seconds =
-    std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%s: %ld stored, %ld already stored, %ld skipped (not DICOM), %ld failed; "
               "%.1f MB in %.1f s\n",
               platform->name.c_str(), c.stored, c.already, c.skipped, c.failed,

@@ -3,12 +3,11 @@
 #include "commands.hpp"
 #include "table.hpp"
 
+#include <core/log.hpp>
 #include <forward/job_store.hpp>
 #include <forward/sender.hpp>
 #include <net/echo_scu.hpp>
 #include <net/setup.hpp>
-
-#include <core/log.hpp>
 
 #include <nlohmann/json.hpp>
 
@@ -89,9 +88,9 @@ when(double t)
 void
 print_progress(const forward::JobSummary& j)
 {
-  std::fprintf(stderr, "job %ld: %ld done, %ld warning, %ld failed, %ld pending%s%s\n", j.id, j.done,
-               j.warning, j.failed, j.pending, j.last_error.empty() ? "" : "; last error: ",
-               j.last_error.c_str());
+  std::fprintf(stderr, "job %ld: %ld done, %ld warning, %ld failed, %ld pending%s%s\n", j.id,
+               j.done, j.warning, j.failed, j.pending,
+               j.last_error.empty() ? "" : "; last error: ", j.last_error.c_str());
 }
 
 } // namespace
@@ -106,7 +105,8 @@ run_send(const config::Config& config, const SendOptions& options)
     return 2;
   }
   if (!to->second.reachable()) {
-    std::fprintf(stderr, "cloudfilm: send: modality '%s' has no host and port; add them to send to it\n",
+    std::fprintf(stderr,
+                 "cloudfilm: send: modality '%s' has no host and port; add them to send to it\n",
                  options.to.c_str());
     return 2;
   }
@@ -121,7 +121,8 @@ run_send(const config::Config& config, const SendOptions& options)
   for (const auto& uid : options.uids) {
     const auto items = resolve_uid(st->query(), uid);
     if (items.empty()) {
-      std::fprintf(stderr, "cloudfilm: send: no study, series or instance %s in the store\n", uid.c_str());
+      std::fprintf(stderr, "cloudfilm: send: no study, series or instance %s in the store\n",
+                   uid.c_str());
       return 1;
     }
     for (const auto& item : items) {
@@ -202,7 +203,8 @@ run_queue(const config::Config& config, const QueueOptions& options)
                    options.action == "cancel" ? "pending " : "", options.job);
       return 1;
     }
-    std::printf("job %ld %s\n", options.job, options.action == "retry" ? "queued again" : "cancelled");
+    std::printf("job %ld %s\n", options.job,
+                options.action == "retry" ? "queued again" : "cancelled");
     return 0;
   }
   auto list = jobs->list();
@@ -213,11 +215,18 @@ run_queue(const config::Config& config, const QueueOptions& options)
   if (options.json) {
     nlohmann::json out = nlohmann::json::array();
     for (const auto& j : *list) {
-      out.push_back({{"id", j.id}, {"destination", j.destination}, {"reason", j.reason},
-                     {"study_uid", j.study_uid}, {"state", forward::to_string(j.state)},
-                     {"attempts", j.attempts}, {"next_attempt", j.next_attempt},
-                     {"last_error", j.last_error}, {"created_at", j.created_at},
-                     {"pending", j.pending}, {"done", j.done}, {"warning", j.warning},
+      out.push_back({{"id", j.id},
+                     {"destination", j.destination},
+                     {"reason", j.reason},
+                     {"study_uid", j.study_uid},
+                     {"state", forward::to_string(j.state)},
+                     {"attempts", j.attempts},
+                     {"next_attempt", j.next_attempt},
+                     {"last_error", j.last_error},
+                     {"created_at", j.created_at},
+                     {"pending", j.pending},
+                     {"done", j.done},
+                     {"warning", j.warning},
                      {"failed", j.failed}});
     }
     std::cout << out.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
@@ -247,16 +256,19 @@ run_echo(const config::Config& config, const std::string& modality)
   }
   const auto& m = it->second;
   if (!m.reachable()) {
-    std::fprintf(stderr, "cloudfilm: echo: modality '%s' has no host and port; add them to reach it\n",
+    std::fprintf(stderr,
+                 "cloudfilm: echo: modality '%s' has no host and port; add them to reach it\n",
                  modality.c_str());
     return 2;
   }
   net::setup_network();
-  const net::StoreTarget target{config.node.ae_title, m.ae_title, m.host, m.port,
-                                config.node.acse_timeout, config.node.dimse_timeout, config.node.max_pdu};
+  const net::StoreTarget target{
+      config.node.ae_title,      m.ae_title,         m.host, m.port, config.node.acse_timeout,
+      config.node.dimse_timeout, config.node.max_pdu};
   auto rtt = net::echo(target);
   if (!rtt) {
-    std::fprintf(stderr, "cloudfilm: echo %s: %s\n", modality.c_str(), rtt.error().message().c_str());
+    std::fprintf(stderr, "cloudfilm: echo %s: %s\n", modality.c_str(),
+                 rtt.error().message().c_str());
     return 1;
   }
   std::printf("%s (%s@%s:%d): C-ECHO ok in %.1f ms\n", modality.c_str(), m.ae_title.c_str(),

@@ -4,9 +4,10 @@
 #include <media/har_import.hpp>
 #include <media/import.hpp>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdio>
-#include <unistd.h>
 
 namespace app {
 
@@ -88,10 +89,11 @@ run_import_har(const config::Config& config, const std::string& har)
   for (const auto& note : summary->notes) {
     std::fprintf(stderr, "cloudfilm: import-har: %s\n", note.c_str());
   }
-  std::printf("%ld entries, %ld DICOM objects found (%ld rebuilt from split viewers), %ld duplicate "
-              "copies; imported %ld, already stored %ld, skipped %ld, failed %ld\n",
-              summary->entries, summary->dicom_found, summary->rebuilt, summary->duplicates,
-              summary->imported, summary->already_stored, summary->skipped, summary->failed);
+  std::printf(
+      "%ld entries, %ld DICOM objects found (%ld rebuilt from split viewers), %ld duplicate "
+      "copies; imported %ld, already stored %ld, skipped %ld, failed %ld\n",
+      summary->entries, summary->dicom_found, summary->rebuilt, summary->duplicates,
+      summary->imported, summary->already_stored, summary->skipped, summary->failed);
   return summary->failed == 0 ? 0 : 1;
 }
 

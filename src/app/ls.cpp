@@ -47,7 +47,7 @@ pretty_date(const std::string& da)
   return da;
 }
 
-template<typename T>
+template <typename T>
 bool
 failed(const core::Result<T>& r)
 {
@@ -76,11 +76,16 @@ run_ls(const config::Config& config, const LsOptions& options)
     if (failed(rows)) {
       return 1;
     }
-    table = std::make_unique<Table>(std::vector<std::string>{"PATIENT", "ID", "BIRTH", "SEX", "STUDIES", "SERIES", "INSTANCES"});
+    table = std::make_unique<Table>(std::vector<std::string>{"PATIENT", "ID", "BIRTH", "SEX",
+                                                             "STUDIES", "SERIES", "INSTANCES"});
     for (const auto& r : *rows) {
-      json.push_back({{"patient_id", r.patient_id}, {"patient_name", r.patient_name},
-                      {"birth_date", r.birth_date}, {"sex", r.sex}, {"study_count", r.study_count},
-                      {"series_count", r.series_count}, {"instance_count", r.instance_count}});
+      json.push_back({{"patient_id", r.patient_id},
+                      {"patient_name", r.patient_name},
+                      {"birth_date", r.birth_date},
+                      {"sex", r.sex},
+                      {"study_count", r.study_count},
+                      {"series_count", r.series_count},
+                      {"instance_count", r.instance_count}});
       table->add({r.patient_name, r.patient_id, pretty_date(r.birth_date), r.sex,
                   std::to_string(r.study_count), std::to_string(r.series_count),
                   std::to_string(r.instance_count)});
@@ -91,13 +96,18 @@ run_ls(const config::Config& config, const LsOptions& options)
       return 1;
     }
     table = std::make_unique<Table>(std::vector<std::string>{
-      "PATIENT", "ID", "DATE", "MODALITIES", "DESCRIPTION", "SERIES", "INSTANCES", "STUDY UID"});
+        "PATIENT", "ID", "DATE", "MODALITIES", "DESCRIPTION", "SERIES", "INSTANCES", "STUDY UID"});
     for (const auto& r : *rows) {
-      json.push_back({{"patient_name", r.patient_name}, {"patient_id", r.patient_id},
-                      {"study_uid", r.study_instance_uid}, {"study_date", r.study_date},
-                      {"study_time", r.study_time}, {"accession_number", r.accession_number},
-                      {"study_id", r.study_id}, {"description", r.description},
-                      {"modalities", r.modalities}, {"series_count", r.series_count},
+      json.push_back({{"patient_name", r.patient_name},
+                      {"patient_id", r.patient_id},
+                      {"study_uid", r.study_instance_uid},
+                      {"study_date", r.study_date},
+                      {"study_time", r.study_time},
+                      {"accession_number", r.accession_number},
+                      {"study_id", r.study_id},
+                      {"description", r.description},
+                      {"modalities", r.modalities},
+                      {"series_count", r.series_count},
                       {"instance_count", r.instance_count}});
       table->add({r.patient_name, r.patient_id, pretty_date(r.study_date), join(r.modalities, "/"),
                   r.description, std::to_string(r.series_count), std::to_string(r.instance_count),
@@ -112,12 +122,17 @@ run_ls(const config::Config& config, const LsOptions& options)
       std::cerr << "cloudfilm: no study " << options.uid << "\n";
       return 1;
     }
-    table = std::make_unique<Table>(std::vector<std::string>{"NUMBER", "MODALITY", "DESCRIPTION", "DATE", "BODY PART", "INSTANCES", "SERIES UID"});
+    table = std::make_unique<Table>(std::vector<std::string>{
+        "NUMBER", "MODALITY", "DESCRIPTION", "DATE", "BODY PART", "INSTANCES", "SERIES UID"});
     for (const auto& r : *rows) {
-      json.push_back({{"series_uid", r.series_instance_uid}, {"study_uid", r.study_instance_uid},
-                      {"modality", r.modality}, {"series_number", opt_json(r.series_number)},
-                      {"description", r.description}, {"series_date", r.series_date},
-                      {"series_time", r.series_time}, {"body_part", r.body_part_examined},
+      json.push_back({{"series_uid", r.series_instance_uid},
+                      {"study_uid", r.study_instance_uid},
+                      {"modality", r.modality},
+                      {"series_number", opt_json(r.series_number)},
+                      {"description", r.description},
+                      {"series_date", r.series_date},
+                      {"series_time", r.series_time},
+                      {"body_part", r.body_part_examined},
                       {"instance_count", r.instance_count}});
       table->add({opt(r.series_number), r.modality, r.description, pretty_date(r.series_date),
                   r.body_part_examined, std::to_string(r.instance_count), r.series_instance_uid});
@@ -131,14 +146,19 @@ run_ls(const config::Config& config, const LsOptions& options)
       std::cerr << "cloudfilm: no series " << options.uid << "\n";
       return 1;
     }
-    table = std::make_unique<Table>(std::vector<std::string>{"NUMBER", "SOP INSTANCE UID", "TRANSFER SYNTAX", "SIZE", "PATH"});
+    table = std::make_unique<Table>(
+        std::vector<std::string>{"NUMBER", "SOP INSTANCE UID", "TRANSFER SYNTAX", "SIZE", "PATH"});
     for (const auto& r : *rows) {
       const auto path = (st->root() / r.path).lexically_normal();
       const auto abs = std::filesystem::absolute(path).string();
-      json.push_back({{"sop_instance_uid", r.sop_instance_uid}, {"sop_class_uid", r.sop_class_uid},
-                      {"series_uid", r.series_instance_uid}, {"study_uid", r.study_instance_uid},
+      json.push_back({{"sop_instance_uid", r.sop_instance_uid},
+                      {"sop_class_uid", r.sop_class_uid},
+                      {"series_uid", r.series_instance_uid},
+                      {"study_uid", r.study_instance_uid},
                       {"instance_number", opt_json(r.instance_number)},
-                      {"transfer_syntax", r.transfer_syntax_uid}, {"path", abs}, {"size", r.size}});
+                      {"transfer_syntax", r.transfer_syntax_uid},
+                      {"path", abs},
+                      {"size", r.size}});
       table->add({opt(r.instance_number), r.sop_instance_uid, r.transfer_syntax_uid,
                   std::to_string(r.size), abs});
     }

@@ -3,12 +3,11 @@
 #include "commands.hpp"
 
 #include <CLI/CLI.hpp>
+#include <sys/stat.h>
 
 #include <clocale>
 #include <cstdio>
 #include <exception>
-
-#include <sys/stat.h>
 
 int
 main(int argc, char** argv)
@@ -34,7 +33,8 @@ main(int argc, char** argv)
     cmd->add_flag("-v,--verbose", common.verbose, "debug logging");
   };
 
-  auto* serve = cli.add_subcommand("serve", "run the DICOM node (C-ECHO, C-STORE, C-FIND, C-GET, C-MOVE; forwarding)");
+  auto* serve = cli.add_subcommand(
+      "serve", "run the DICOM node (C-ECHO, C-STORE, C-FIND, C-GET, C-MOVE; forwarding)");
   add_common(serve);
   serve->add_option("--port", common.port, "TCP port (overrides node.port)");
 
@@ -44,8 +44,8 @@ main(int argc, char** argv)
   import->add_option("paths", import_paths, "files, folders, zip files or DICOMDIR")->required();
 
   std::string har_path;
-  auto* import_har =
-    cli.add_subcommand("import-har", "import the DICOM a browser loaded, from a saved HAR capture");
+  auto* import_har = cli.add_subcommand(
+      "import-har", "import the DICOM a browser loaded, from a saved HAR capture");
   add_common(import_har);
   import_har->add_option("har", har_path, "HAR file (saved with content)")->required();
 
@@ -53,7 +53,7 @@ main(int argc, char** argv)
   auto* ls = cli.add_subcommand("ls", "list what the store holds");
   add_common(ls);
   ls->add_option("what", ls_options.what, "patients | studies (default) | series | instances")
-    ->check(CLI::IsMember({"patients", "studies", "series", "instances"}));
+      ->check(CLI::IsMember({"patients", "studies", "series", "instances"}));
   ls->add_option("uid", ls_options.uid, "study UID (series) or series UID (instances)");
   ls->add_flag("--json", ls_options.json, "JSON output");
 
@@ -69,13 +69,15 @@ main(int argc, char** argv)
 
   std::vector<std::string> protect_uids;
   bool protect_off = false;
-  auto* protect = cli.add_subcommand("protect", "keep studies from being recycled (storage.when_full)");
+  auto* protect =
+      cli.add_subcommand("protect", "keep studies from being recycled (storage.when_full)");
   add_common(protect);
   protect->add_option("uids", protect_uids, "study instance UIDs")->required();
   protect->add_flag("--off", protect_off, "allow recycling again");
 
   app::SendOptions send_options;
-  auto* send = cli.add_subcommand("send", "queue studies, series or instances for a configured modality");
+  auto* send =
+      cli.add_subcommand("send", "queue studies, series or instances for a configured modality");
   add_common(send);
   send->add_option("uids", send_options.uids, "study, series or SOP instance UIDs")->required();
   send->add_option("--to", send_options.to, "modality name from the configuration")->required();
@@ -85,7 +87,7 @@ main(int argc, char** argv)
   auto* queue = cli.add_subcommand("queue", "list forwarding jobs; queue retry|cancel JOB");
   add_common(queue);
   queue->add_option("action", queue_options.action, "retry | cancel")
-    ->check(CLI::IsMember({"retry", "cancel"}));
+      ->check(CLI::IsMember({"retry", "cancel"}));
   queue->add_option("job", queue_options.job, "job number");
   queue->add_flag("--json", queue_options.json, "JSON output");
 
@@ -101,14 +103,17 @@ main(int argc, char** argv)
   fetch->add_option("--password", fetch_options.password,
                     "share password or code (visible to other users in the process list; "
                     "prefer --password-file, or type it when asked)");
-  fetch->add_option("--password-file", fetch_options.password_file,
-                    "read the share password or code from the first line of FILE")
-    ->check(CLI::ExistingFile);
-  fetch->add_option("--out", fetch_options.out, "also write patient-study-date/series/00001.dcm here");
+  fetch
+      ->add_option("--password-file", fetch_options.password_file,
+                   "read the share password or code from the first line of FILE")
+      ->check(CLI::ExistingFile);
+  fetch->add_option("--out", fetch_options.out,
+                    "also write patient-study-date/series/00001.dcm here");
   fetch->add_flag("--raw", fetch_options.raw, "Hinacom: native pixels instead of JPEG 2000");
   fetch->add_option("--study", fetch_options.study_uid, "DICOMweb: StudyInstanceUID");
   fetch->add_option("--resolve", fetch_options.resolve, "host:port:address, like curl --resolve");
-  fetch->add_flag("--list-platforms", fetch_options.list_platforms, "print the supported platforms");
+  fetch->add_flag("--list-platforms", fetch_options.list_platforms,
+                  "print the supported platforms");
 
   CLI11_PARSE(cli, argc, argv);
   if (fetch->parsed() && fetch_options.url.empty() && !fetch_options.list_platforms) {

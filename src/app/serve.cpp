@@ -1,16 +1,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "commands.hpp"
 
+#include <core/log.hpp>
 #include <forward/runner.hpp>
 #include <net/server.hpp>
 #include <net/setup.hpp>
 
-#include <core/log.hpp>
-
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
-
 #include <systemd/sd-daemon.h>
 
 #include <csignal>
@@ -60,8 +58,9 @@ run_serve(const config::Config& config)
     if (ec) {
       return;
     }
-    CF_LOG(info, "app", "signal " << signal << ": stopping (running associations get "
-                                  << config.node.shutdown_grace << " s)");
+    CF_LOG(info, "app",
+           "signal " << signal << ": stopping (running associations get "
+                     << config.node.shutdown_grace << " s)");
     sd_notify(0, "STOPPING=1");
     queue_timer.cancel();
     server.stop();

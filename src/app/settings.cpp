@@ -1,10 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "settings.hpp"
 
+#include <core/log.hpp>
 #include <dicom/codecs.hpp>
 #include <dicom/setup.hpp>
-
-#include <core/log.hpp>
 
 #include <arpa/inet.h>
 #include <netdb.h>
@@ -80,7 +79,8 @@ load_settings(const CommonOptions& common)
   }
   if (common.port) {
     if (*common.port < 1 || *common.port > 65535) {
-      throw config::ConfigError("--port: " + std::to_string(*common.port) + " is out of range [1, 65535]");
+      throw config::ConfigError("--port: " + std::to_string(*common.port)
+                                + " is out of range [1, 65535]");
     }
     cfg.node.port = *common.port;
   }
@@ -163,9 +163,10 @@ server_options(const config::Config& config)
     if (!m.host.empty()) {
       peer.hosts = ipv4_addresses(m.host);
       if (peer.hosts.empty()) {
-        CF_LOG(warn, "net", "modalities." << name << ".host '" << m.host
-                                          << "' does not resolve to an IPv4 address; "
-                                          << m.ae_title << " gets echo only until it does");
+        CF_LOG(warn, "net",
+               "modalities." << name << ".host '" << m.host
+                             << "' does not resolve to an IPv4 address; " << m.ae_title
+                             << " gets echo only until it does");
       }
     }
     o.access.peers.push_back(std::move(peer));
@@ -221,7 +222,7 @@ open_intake(const config::Config& config)
   intake->jobs = std::move(*jobs);
   intake->forward = forward_options(config);
   intake->sink =
-    std::make_unique<forward::ForwardingSink>(*intake->store, *intake->jobs, intake->forward);
+      std::make_unique<forward::ForwardingSink>(*intake->store, *intake->jobs, intake->forward);
   return intake;
 }
 

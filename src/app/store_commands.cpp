@@ -30,12 +30,13 @@ run_delete(const config::Config& config, const std::vector<std::string>& uids)
   for (const auto& uid : uids) {
     std::size_t removed = 0;
     const char* what = "";
-    for (const auto& [level, name] : {std::pair{store::Level::study, "study"},
-                                      std::pair{store::Level::series, "series"},
-                                      std::pair{store::Level::image, "instance"}}) {
+    for (const auto& [level, name] :
+         {std::pair{store::Level::study, "study"}, std::pair{store::Level::series, "series"},
+          std::pair{store::Level::image, "instance"}}) {
       auto r = st->remove(level, uid);
       if (!r) {
-        std::fprintf(stderr, "cloudfilm: delete %s: %s\n", uid.c_str(), r.error().message().c_str());
+        std::fprintf(stderr, "cloudfilm: delete %s: %s\n", uid.c_str(),
+                     r.error().message().c_str());
         return 1;
       }
       if (*r > 0) {
@@ -75,7 +76,8 @@ run_protect(const config::Config& config, const std::vector<std::string>& study_
       status = 1;
       continue;
     }
-    std::printf("study %s %s\n", uid.c_str(), off ? "may be recycled again" : "protected from recycling");
+    std::printf("study %s %s\n", uid.c_str(),
+                off ? "may be recycled again" : "protected from recycling");
   }
   return status;
 }

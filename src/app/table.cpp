@@ -45,10 +45,7 @@ display_width(const std::string& utf8)
   return width;
 }
 
-Table::Table(std::vector<std::string> header)
-{
-  m_rows.push_back(std::move(header));
-}
+Table::Table(std::vector<std::string> header) { m_rows.push_back(std::move(header)); }
 
 void
 Table::add(std::vector<std::string> row)

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "config.hpp"
 
+#include <yaml-cpp/yaml.h>
+
 #include <fstream>
 #include <set>
 #include <sstream>
-
-#include <yaml-cpp/yaml.h>
 
 namespace config {
 
@@ -59,7 +59,7 @@ get_int(const YAML::Node& node, const std::string& key, long min, long max)
   }
   if (value < min || value > max) {
     fail(key, std::to_string(value) + " is out of range [" + std::to_string(min) + ", "
-                + std::to_string(max) + "]");
+                  + std::to_string(max) + "]");
   }
   return static_cast<int>(value);
 }
@@ -113,24 +113,11 @@ check_ipv4(const std::string& host, const std::string& key)
 void
 parse_node(const YAML::Node& n, Node& out)
 {
-  reject_unknown(n,
-                 "node",
-                 {"ae_title",
-                  "bind",
-                  "port",
-                  "max_associations",
-                  "max_pdu",
-                  "acse_timeout",
-                  "first_pdu_timeout",
-                  "dimse_timeout",
-                  "idle_timeout",
-                  "shutdown_grace",
-                  "check_called_ae",
-                  "allowed_peers",
-                  "trust_loopback",
-                  "accept_store_from_anyone",
-                  "move_to_unknown_caller",
-                  "response_charsets"});
+  reject_unknown(n, "node",
+                 {"ae_title", "bind", "port", "max_associations", "max_pdu", "acse_timeout",
+                  "first_pdu_timeout", "dimse_timeout", "idle_timeout", "shutdown_grace",
+                  "check_called_ae", "allowed_peers", "trust_loopback", "accept_store_from_anyone",
+                  "move_to_unknown_caller", "response_charsets"});
   if (n["ae_title"]) {
     out.ae_title = get_string(n["ae_title"], "node.ae_title");
   }
@@ -158,11 +145,11 @@ parse_node(const YAML::Node& n, Node& out)
   }
   if (n["accept_store_from_anyone"]) {
     out.accept_store_from_anyone =
-      get_bool(n["accept_store_from_anyone"], "node.accept_store_from_anyone");
+        get_bool(n["accept_store_from_anyone"], "node.accept_store_from_anyone");
   }
   if (n["move_to_unknown_caller"]) {
     out.move_to_unknown_caller =
-      get_int(n["move_to_unknown_caller"], "node.move_to_unknown_caller", 0, 65535);
+        get_int(n["move_to_unknown_caller"], "node.move_to_unknown_caller", 0, 65535);
   }
   if (n["dimse_timeout"]) {
     out.dimse_timeout = get_int(n["dimse_timeout"], "node.dimse_timeout", 1, 86400);
@@ -220,8 +207,7 @@ parse_node(const YAML::Node& n, Node& out)
 void
 parse_storage(const YAML::Node& n, Storage& out)
 {
-  reject_unknown(n,
-                 "storage",
+  reject_unknown(n, "storage",
                  {"path", "duplicates", "fallback_charset", "fsync", "max_size_mb", "max_studies",
                   "when_full", "min_free_mb"});
   if (n["max_size_mb"]) {
@@ -380,8 +366,9 @@ parse_forward(const YAML::Node& n, Forward& out)
 void
 parse_fetch(const YAML::Node& n, Fetch& out)
 {
-  reject_unknown(n, "fetch",
-                 {"max_per_host", "retries", "timeout", "idle_timeout", "proxy", "resolve", "modules"});
+  reject_unknown(
+      n, "fetch",
+      {"max_per_host", "retries", "timeout", "idle_timeout", "proxy", "resolve", "modules"});
   if (n["max_per_host"]) {
     out.max_per_host = get_int(n["max_per_host"], "fetch.max_per_host", 1, 64);
   }
@@ -507,7 +494,8 @@ validate(const Config& config)
     const auto& to = config.forward.rules[i].to;
     const auto it = config.modalities.find(to);
     if (it == config.modalities.end()) {
-      fail("forward.rules[" + std::to_string(i) + "].to", "'" + to + "' is not a configured modality");
+      fail("forward.rules[" + std::to_string(i) + "].to",
+           "'" + to + "' is not a configured modality");
     }
     if (!it->second.reachable()) {
       fail("forward.rules[" + std::to_string(i) + "].to",

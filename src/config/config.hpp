@@ -35,10 +35,7 @@ struct Modality
   // Services it may use: echo, store, find, get, move (default: all).
   std::vector<std::string> allow{"echo", "store", "find", "get", "move"};
 
-  bool reachable() const
-  {
-    return !host.empty() && port != 0;
-  }
+  bool reachable() const { return !host.empty() && port != 0; }
 };
 
 struct Node
@@ -47,12 +44,12 @@ struct Node
   std::string bind = "0.0.0.0"; // IPv4 address; DCMTK 3.6.7 is IPv4 only
   int port = 11112;
   int max_associations = 16;
-  int max_pdu = 65536;    // announced maximum PDU length, PS3.8 D.1
-  int acse_timeout = 30;  // seconds, reading the A-ASSOCIATE-RQ and release
+  int max_pdu = 65536;       // announced maximum PDU length, PS3.8 D.1
+  int acse_timeout = 30;     // seconds, reading the A-ASSOCIATE-RQ and release
   int first_pdu_timeout = 5; // seconds a new connection has to send its whole request
-  int dimse_timeout = 60; // seconds, inside one DIMSE message
-  int idle_timeout = 300; // seconds without a command before we abort
-  int shutdown_grace = 30; // seconds running associations get on SIGTERM
+  int dimse_timeout = 60;    // seconds, inside one DIMSE message
+  int idle_timeout = 300;    // seconds without a command before we abort
+  int shutdown_grace = 30;   // seconds running associations get on SIGTERM
   bool check_called_ae = false;
   // Non-empty: only these peers may associate at all (A-ASSOCIATE-RJ for others).
   std::vector<Peer> allowed_peers;
@@ -80,7 +77,7 @@ struct Storage
   // instances (A700) or recycle the least recently stored unprotected study.
   long max_size_mb = 0;
   long max_studies = 0;
-  bool recycle = false; // when_full: recycle | refuse
+  bool recycle = false;   // when_full: recycle | refuse
   long min_free_mb = 256; // always refuse before the disk has less free
   // Assumed for text without a (usable) SpecificCharacterSet that is not UTF-8.
   std::string fallback_charset = "GB18030";
@@ -111,11 +108,11 @@ struct Forward
 // Cloud-film downloads (`cloudfilm fetch`).
 struct Fetch
 {
-  int max_per_host = 4;   // requests in flight per host (be polite)
-  int retries = 4;        // extra tries of a failed request
-  int timeout = 300;      // seconds per request try
-  int idle_timeout = 30;  // seconds without a byte: stalled
-  std::string proxy;      // "" = the http_proxy/https_proxy environment
+  int max_per_host = 4;             // requests in flight per host (be polite)
+  int retries = 4;                  // extra tries of a failed request
+  int timeout = 300;                // seconds per request try
+  int idle_timeout = 30;            // seconds without a byte: stalled
+  std::string proxy;                // "" = the http_proxy/https_proxy environment
   std::vector<std::string> resolve; // "host:port:address" (tests, split DNS)
   // Per-module settings (module name -> key -> value), e.g. hinacom.keepalive.
   std::map<std::string, std::map<std::string, std::string>> modules;

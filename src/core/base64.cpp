@@ -18,7 +18,9 @@ base64_encode(std::string_view bytes)
   std::string out;
   out.reserve((bytes.size() + 2) / 3 * 4);
   std::size_t i = 0;
-  const auto at = [&](std::size_t k) { return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k])); };
+  const auto at = [&](std::size_t k) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(bytes[k]));
+  };
   for (; i + 3 <= bytes.size(); i += 3) {
     const auto v = at(i) << 16 | at(i + 1) << 8 | at(i + 2);
     out += k_alphabet[v >> 18 & 63];
@@ -42,7 +44,7 @@ base64_decode(std::string_view in, std::string& out)
   static const auto k_table = [] {
     std::array<signed char, 256> t{};
     t.fill(-1);
-        for (int i = 0; i < 64; ++i) {
+    for (int i = 0; i < 64; ++i) {
       t[static_cast<unsigned char>(k_alphabet[i])] = static_cast<signed char>(i);
     }
     return t;

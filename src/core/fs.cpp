@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "fs.hpp"
 
-#include <cerrno>
 #include <fcntl.h>
-#include <random>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <random>
 
 namespace core::fs {
 
@@ -173,7 +174,9 @@ move_replace(const std::filesystem::path& from, const std::filesystem::path& to)
 Result<std::uint64_t>
 file_size(const std::filesystem::path& file)
 {
-  struct stat st{};
+  struct stat st
+  {
+  };
   if (::stat(file.c_str(), &st) != 0) {
     return errno_error(file);
   }

@@ -73,13 +73,9 @@ bool
 parse_level(std::string_view text, Level& out)
 {
   static constexpr std::pair<std::string_view, Level> k_names[] = {
-    {"trace", Level::trace},
-    {"debug", Level::debug},
-    {"info", Level::info},
-    {"warn", Level::warn},
-    {"warning", Level::warn},
-    {"error", Level::error},
-    {"off", Level::off},
+      {"trace", Level::trace}, {"debug", Level::debug},  {"info", Level::info},
+      {"warn", Level::warn},   {"warning", Level::warn}, {"error", Level::error},
+      {"off", Level::off},
   };
   for (const auto& [name, value] : k_names) {
     if (text == name) {
@@ -110,7 +106,8 @@ write(Level level, std::string_view category, std::string_view message)
     const auto now = std::chrono::system_clock::now();
     const auto t = std::chrono::system_clock::to_time_t(now);
     const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count()
+        % 1000;
     std::tm tm{};
     localtime_r(&t, &tm);
     const auto n = std::strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
@@ -120,13 +117,8 @@ write(Level level, std::string_view category, std::string_view message)
   // sequence in them must not forge log lines or drive the terminal.
   const auto safe = escape_control(message);
   std::lock_guard<std::mutex> lock(g_mutex);
-  std::fprintf(stderr,
-               "%s%s [%.*s] %.*s\n",
-               stamp,
-               level_name(level),
-               static_cast<int>(category.size()),
-               category.data(),
-               static_cast<int>(safe.size()),
+  std::fprintf(stderr, "%s%s [%.*s] %.*s\n", stamp, level_name(level),
+               static_cast<int>(category.size()), category.data(), static_cast<int>(safe.size()),
                safe.data());
 }
 

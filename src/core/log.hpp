@@ -28,12 +28,11 @@ std::string escape_control(std::string_view text);
 
 } // namespace core::log
 
-#define CF_LOG(lvl, category, expr)                                            \
-  do {                                                                         \
-    if (::core::log::enabled(::core::log::Level::lvl)) {                       \
-      std::ostringstream cf_log_stream_;                                       \
-      cf_log_stream_ << expr;                                                  \
-      ::core::log::write(                                                      \
-        ::core::log::Level::lvl, category, cf_log_stream_.str());              \
-    }                                                                          \
+#define CF_LOG(lvl, category, expr)                                                                \
+  do {                                                                                             \
+    if (::core::log::enabled(::core::log::Level::lvl)) {                                           \
+      std::ostringstream cf_log_stream_;                                                           \
+      cf_log_stream_ << expr;                                                                      \
+      ::core::log::write(::core::log::Level::lvl, category, cf_log_stream_.str());                 \
+    }                                                                                              \
   } while (false)

@@ -28,24 +28,14 @@ make_error(std::error_code code, std::string detail = {})
 
 // A value or an Error. Cheap wrapper over std::variant, in the spirit of
 // std::expected; `operator bool` tells success.
-template<typename T> class [[nodiscard]] Result
+template <typename T> class [[nodiscard]] Result
 {
 public:
-  Result(T value) : m_v(std::in_place_index<0>, std::move(value))
-  {
-  }
-  Result(Error error) : m_v(std::in_place_index<1>, std::move(error))
-  {
-  }
+  Result(T value) : m_v(std::in_place_index<0>, std::move(value)) {}
+  Result(Error error) : m_v(std::in_place_index<1>, std::move(error)) {}
 
-  explicit operator bool() const
-  {
-    return m_v.index() == 0;
-  }
-  bool has_value() const
-  {
-    return m_v.index() == 0;
-  }
+  explicit operator bool() const { return m_v.index() == 0; }
+  bool has_value() const { return m_v.index() == 0; }
   // Taking the value of an error is a programming error; it throws with the
   // error's message rather than a bare bad_variant_access.
   T& value()
@@ -58,26 +48,11 @@ public:
     check();
     return std::get<0>(m_v);
   }
-  T& operator*()
-  {
-    return value();
-  }
-  const T& operator*() const
-  {
-    return value();
-  }
-  T* operator->()
-  {
-    return &value();
-  }
-  const T* operator->() const
-  {
-    return &value();
-  }
-  const Error& error() const
-  {
-    return std::get<1>(m_v);
-  }
+  T& operator*() { return value(); }
+  const T& operator*() const { return value(); }
+  T* operator->() { return &value(); }
+  const T* operator->() const { return &value(); }
+  const Error& error() const { return std::get<1>(m_v); }
 
 private:
   void check() const
@@ -91,25 +66,14 @@ private:
 };
 
 // Result<void>: success or an Error.
-template<> class [[nodiscard]] Result<void>
+template <> class [[nodiscard]] Result<void>
 {
 public:
   Result() = default;
-  Result(Error error) : m_error(std::move(error)), m_ok(false)
-  {
-  }
-  explicit operator bool() const
-  {
-    return m_ok;
-  }
-  bool has_value() const
-  {
-    return m_ok;
-  }
-  const Error& error() const
-  {
-    return m_error;
-  }
+  Result(Error error) : m_error(std::move(error)), m_ok(false) {}
+  explicit operator bool() const { return m_ok; }
+  bool has_value() const { return m_ok; }
+  const Error& error() const { return m_error; }
 
 private:
   Error m_error;

@@ -12,10 +12,7 @@ Stmt::Stmt(sqlite3* db, const char* sql) : m_db(db)
   }
 }
 
-Stmt::~Stmt()
-{
-  sqlite3_finalize(m_stmt);
-}
+Stmt::~Stmt() { sqlite3_finalize(m_stmt); }
 
 namespace {
 
@@ -109,9 +106,9 @@ Stmt::opt_int(int col) const
 
 Db::Db(const std::filesystem::path& file)
 {
-  const int rc = sqlite3_open_v2(file.c_str(), &m_db,
-                                 SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                                 nullptr);
+  const int rc =
+      sqlite3_open_v2(file.c_str(), &m_db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
   if (rc != SQLITE_OK) {
     std::string msg = m_db ? sqlite3_errmsg(m_db) : sqlite3_errstr(rc);
     sqlite3_close(m_db);
@@ -170,10 +167,7 @@ Db::changes() const
   return sqlite3_changes(m_db);
 }
 
-Transaction::Transaction(Db& db) : m_db(db)
-{
-  m_db.exec("BEGIN IMMEDIATE");
-}
+Transaction::Transaction(Db& db) : m_db(db) { m_db.exec("BEGIN IMMEDIATE"); }
 
 Transaction::~Transaction()
 {

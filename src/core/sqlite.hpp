@@ -55,10 +55,7 @@ private:
 struct Resetter
 {
   Stmt& stmt;
-  ~Resetter()
-  {
-    stmt.reset();
-  }
+  ~Resetter() { stmt.reset(); }
 };
 
 class Db
@@ -71,10 +68,7 @@ public:
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
 
-  sqlite3* handle() const
-  {
-    return m_db;
-  }
+  sqlite3* handle() const { return m_db; }
   void exec(const char* sql);
   // A prepared statement cached by its text, for the program's fixed SQL.
   // The reference stays valid as long as the Db: the cache never evicts, so

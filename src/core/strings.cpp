@@ -6,7 +6,9 @@ namespace core {
 std::string_view
 trim(std::string_view text)
 {
-  const auto is_pad = [](char c) { return c == ' ' || c == '\0' || c == '\t' || c == '\r' || c == '\n'; };
+  const auto is_pad = [](char c) {
+    return c == ' ' || c == '\0' || c == '\t' || c == '\r' || c == '\n';
+  };
   while (!text.empty() && is_pad(text.front())) {
     text.remove_prefix(1);
   }

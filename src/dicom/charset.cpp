@@ -6,7 +6,6 @@
 #include <core/strings.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcbytstr.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcitem.h>
@@ -42,7 +41,7 @@ struct TextScan
   bool all_utf8 = true;
 };
 
-template<typename F>
+template <typename F>
 void
 for_each_text(DcmItem& item, F&& f)
 {
@@ -103,7 +102,8 @@ bool
 is_chinese_alias(const std::string& term)
 {
   static const char* const k_aliases[] = {
-    "GB2312", "GBK", "CHINESE", "ISO_IR 58", "ISO IR 58", "GB 18030", "GB-18030", "EUC-CN", "CP936",
+      "GB2312",   "GBK",      "CHINESE", "ISO_IR 58", "ISO IR 58",
+      "GB 18030", "GB-18030", "EUC-CN",  "CP936",
   };
   for (const auto* alias : k_aliases) {
     if (term == alias) {
@@ -159,7 +159,8 @@ decode_to_utf8(DcmItem& item, const std::string& fallback)
   }
   // PS3.5 6.1.2.5: code extensions are decoded here, DCMTK's iconv mapping
   // lacks ISO 2022 IR 87 and IR 159. A sequence item may declare its own.
-  if ((uses_code_extensions(declared) || any_code_extensions(item)) && decode_item_iso2022(item, declared)) {
+  if ((uses_code_extensions(declared) || any_code_extensions(item))
+      && decode_item_iso2022(item, declared)) {
     return note;
   }
   if (!declared.empty() && declared != "ISO_IR 6") {
@@ -175,7 +176,8 @@ decode_to_utf8(DcmItem& item, const std::string& fallback)
   // Undeclared (or unusable) but already UTF-8: keep the bytes.
   if (text.all_utf8) {
     item.putAndInsertString(DCM_SpecificCharacterSet, "ISO_IR 192");
-    return declared.empty() ? std::string() : "text is UTF-8 despite SpecificCharacterSet '" + declared + "'";
+    return declared.empty() ? std::string()
+                            : "text is UTF-8 despite SpecificCharacterSet '" + declared + "'";
   }
   if (!fallback.empty() && try_convert(item, fallback)) {
     return "SpecificCharacterSet '" + declared + "' unusable; decoded as " + fallback;

@@ -4,7 +4,6 @@
 #include "jpeg2000_codec.hpp"
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcrledrg.h>
 #include <dcmtk/dcmdata/dcrleerg.h>
 #include <dcmtk/dcmimage/diregist.h> // colour images for the "cooked" JPEG/JPEG-LS encoders

@@ -20,6 +20,6 @@ std::error_code make_error_code(Errc e);
 
 } // namespace dicom
 
-template<> struct std::is_error_code_enum<dicom::Errc> : std::true_type
+template <> struct std::is_error_code_enum<dicom::Errc> : std::true_type
 {
 };

@@ -4,7 +4,6 @@
 #include <core/strings.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcxfer.h>

@@ -9,7 +9,6 @@
 #include <core/strings.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
@@ -58,7 +57,8 @@ read_instance_info(const std::filesystem::path& file, const ReadOptions& options
   }
   if (!nesting_within(file)) {
     return core::make_error(Errc::malformed, "sequences nested deeper than "
-                                               + std::to_string(k_max_sequence_depth) + " levels");
+                                                 + std::to_string(k_max_sequence_depth)
+                                                 + " levels");
   }
   DcmFileFormat ff;
   // Values longer than 4 KiB (pixel data) stay on disk, unread. DCMTK 3.6.7
@@ -99,9 +99,9 @@ read_instance_info(const std::filesystem::path& file, const ReadOptions& options
     DcmMetaInfo& meta = *ff.getMetaInfo();
     const auto media_sop = get(meta, DCM_MediaStorageSOPInstanceUID);
     if (!media_sop.empty() && media_sop != info.sop_instance_uid) {
-      return core::make_error(Errc::uid_mismatch,
-                              "MediaStorageSOPInstanceUID " + media_sop + " != SOPInstanceUID "
-                                + info.sop_instance_uid);
+      return core::make_error(Errc::uid_mismatch, "MediaStorageSOPInstanceUID " + media_sop
+                                                      + " != SOPInstanceUID "
+                                                      + info.sop_instance_uid);
     }
     info.transfer_syntax_uid = get(meta, DCM_TransferSyntaxUID);
   }

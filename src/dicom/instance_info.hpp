@@ -59,9 +59,9 @@ struct InstanceInfo
   std::optional<long> columns;
 
   // File
-  std::string transfer_syntax_uid;      // from the meta header
-  std::string specific_character_set;   // as found in the file
-  std::string charset_note;             // non-empty if decoding needed a fallback
+  std::string transfer_syntax_uid;    // from the meta header
+  std::string specific_character_set; // as found in the file
+  std::string charset_note;           // non-empty if decoding needed a fallback
 };
 
 struct ReadOptions

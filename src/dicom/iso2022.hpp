@@ -29,8 +29,8 @@ bool uses_code_extensions(std::string_view specific_character_set);
 // Decode one element value (all its values, delimiters included) to UTF-8.
 // Fails (nullopt) on an unknown term or escape sequence, or bytes that are
 // invalid in the active character set; the caller then falls back.
-std::optional<std::string> iso2022_to_utf8(std::string_view value, std::string_view specific_character_set,
-                                           TextKind kind);
+std::optional<std::string> iso2022_to_utf8(std::string_view value,
+                                           std::string_view specific_character_set, TextKind kind);
 
 // True when (0008,0005) of `item` or of any nested sequence item uses code
 // extensions.

@@ -1,13 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "jpeg2000_codec.hpp"
-#include "jpeg2000_stream.hpp"
 
+#include "jpeg2000_stream.hpp"
 #include "openjpeg_memory.hpp"
 
 #include <core/log.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dccodec.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcerror.h>
@@ -36,14 +35,12 @@ namespace {
 
 const char* const k_log = "dicom";
 
-
 OFCondition
 failure(const std::string& text)
 {
   // Same module and code as DCMTK's own "cannot change representation", with our text.
   return makeOFCondition(EC_CannotChangeRepresentation.theModule,
-                         EC_CannotChangeRepresentation.theCode,
-                         OF_error,
+                         EC_CannotChangeRepresentation.theCode, OF_error,
                          ("JPEG 2000: " + text).c_str());
 }
 
@@ -69,10 +66,7 @@ struct Layout
   Uint32 frames = 1;
   std::string photometric;
 
-  std::size_t bytes_per_sample() const
-  {
-    return bits_allocated / 8U;
-  }
+  std::size_t bytes_per_sample() const { return bits_allocated / 8U; }
   std::uint64_t frame_bytes() const
   {
     return std::uint64_t{rows} * columns * samples * bytes_per_sample();
@@ -304,11 +298,11 @@ decode_codestream(const std::vector<Uint8>& bytes, const Layout& layout, Uint8* 
   const std::size_t samples = layout.samples;
   for (std::size_t c = 0; c < samples; ++c) {
     const opj_image_comp_t& comp = image->comps[c];
-    const bool extend = layout.pixel_representation == 1 && comp.sgnd == 0
-                        && layout.bits_stored < container_bits;
+    const bool extend =
+        layout.pixel_representation == 1 && comp.sgnd == 0 && layout.bits_stored < container_bits;
     const std::uint32_t sign_bit = extend ? (std::uint32_t{1} << (layout.bits_stored - 1)) : 0;
     const std::uint32_t value_mask =
-      extend ? ((std::uint32_t{1} << layout.bits_stored) - 1) : 0xFFFFFFFFU;
+        extend ? ((std::uint32_t{1} << layout.bits_stored) - 1) : 0xFFFFFFFFU;
     Uint8* dst = out + c * bps;
     for (std::size_t i = 0; i < pixels; ++i, dst += samples * bps) {
       auto v = static_cast<std::uint32_t>(comp.data[i]);
@@ -353,14 +347,8 @@ namespace {
 class Jpeg2000Parameter : public DcmCodecParameter
 {
 public:
-  DcmCodecParameter* clone() const override
-  {
-    return new Jpeg2000Parameter(*this);
-  }
-  const char* className() const override
-  {
-    return "cloudfilm::Jpeg2000Parameter";
-  }
+  DcmCodecParameter* clone() const override { return new Jpeg2000Parameter(*this); }
+  const char* className() const override { return "cloudfilm::Jpeg2000Parameter"; }
 };
 
 bool
@@ -372,26 +360,17 @@ is_jpeg2000(E_TransferSyntax ts)
 class Jpeg2000Decoder : public DcmCodec
 {
 public:
-  OFCondition decode(const DcmRepresentationParameter* /*from_param*/,
-                     DcmPixelSequence* seq,
-                     DcmPolymorphOBOW& out,
-                     const DcmCodecParameter* /*cp*/,
-                     const DcmStack& stack,
+  OFCondition decode(const DcmRepresentationParameter* /*from_param*/, DcmPixelSequence* seq,
+                     DcmPolymorphOBOW& out, const DcmCodecParameter* /*cp*/, const DcmStack& stack,
                      OFBool& remove_old_rep) const override
   {
     // DCMTK's codec list is no place for an exception (bad_alloc).
-    return detail::guarded_codec_call(
-      [&] { return decode_all(seq, out, stack, remove_old_rep); });
+    return detail::guarded_codec_call([&] { return decode_all(seq, out, stack, remove_old_rep); });
   }
 
-  OFCondition decodeFrame(const DcmRepresentationParameter* /*from_param*/,
-                          DcmPixelSequence* seq,
-                          const DcmCodecParameter* /*cp*/,
-                          DcmItem* dataset,
-                          Uint32 frame_no,
-                          Uint32& start_fragment,
-                          void* buffer,
-                          Uint32 buffer_size,
+  OFCondition decodeFrame(const DcmRepresentationParameter* /*from_param*/, DcmPixelSequence* seq,
+                          const DcmCodecParameter* /*cp*/, DcmItem* dataset, Uint32 frame_no,
+                          Uint32& start_fragment, void* buffer, Uint32 buffer_size,
                           OFString& decompressed_color_model) const override
   {
     return detail::guarded_codec_call([&] {
@@ -400,9 +379,7 @@ public:
     });
   }
 
-  OFCondition decode_all(DcmPixelSequence* seq,
-                         DcmPolymorphOBOW& out,
-                         const DcmStack& stack,
+  OFCondition decode_all(DcmPixelSequence* seq, DcmPolymorphOBOW& out, const DcmStack& stack,
                          OFBool& remove_old_rep) const
   {
     // The stack ends with the pixel data element; below it, its dataset or item.
@@ -461,12 +438,8 @@ public:
     return EC_Normal;
   }
 
-  OFCondition decode_one(DcmPixelSequence* seq,
-                         DcmItem* dataset,
-                         Uint32 frame_no,
-                         Uint32& start_fragment,
-                         void* buffer,
-                         Uint32 buffer_size,
+  OFCondition decode_one(DcmPixelSequence* seq, DcmItem* dataset, Uint32 frame_no,
+                         Uint32& start_fragment, void* buffer, Uint32 buffer_size,
                          OFString& decompressed_color_model) const
   {
     if (seq == nullptr || dataset == nullptr || buffer == nullptr) {
@@ -507,25 +480,16 @@ public:
     return EC_Normal;
   }
 
-  OFCondition encode(const Uint16*,
-                     const Uint32,
-                     const DcmRepresentationParameter*,
-                     DcmPixelSequence*&,
-                     const DcmCodecParameter*,
-                     DcmStack&,
+  OFCondition encode(const Uint16*, const Uint32, const DcmRepresentationParameter*,
+                     DcmPixelSequence*&, const DcmCodecParameter*, DcmStack&,
                      OFBool&) const override
   {
     return EC_IllegalCall; // decoder only
   }
 
-  OFCondition encode(const E_TransferSyntax,
-                     const DcmRepresentationParameter*,
-                     DcmPixelSequence*,
-                     const DcmRepresentationParameter*,
-                     DcmPixelSequence*&,
-                     const DcmCodecParameter*,
-                     DcmStack&,
-                     OFBool&) const override
+  OFCondition encode(const E_TransferSyntax, const DcmRepresentationParameter*, DcmPixelSequence*,
+                     const DcmRepresentationParameter*, DcmPixelSequence*&,
+                     const DcmCodecParameter*, DcmStack&, OFBool&) const override
   {
     return EC_IllegalCall;
   }
@@ -536,10 +500,8 @@ public:
     return is_jpeg2000(old_type) && DcmXfer(new_type).isNotEncapsulated();
   }
 
-  OFCondition determineDecompressedColorModel(const DcmRepresentationParameter*,
-                                              DcmPixelSequence*,
-                                              const DcmCodecParameter*,
-                                              DcmItem* dataset,
+  OFCondition determineDecompressedColorModel(const DcmRepresentationParameter*, DcmPixelSequence*,
+                                              const DcmCodecParameter*, DcmItem* dataset,
                                               OFString& model) const override
   {
     if (dataset == nullptr) {

@@ -6,7 +6,6 @@
 // built on OpenJPEG; DCMTK 3.6.7 has none. Internal to dicom/: use
 // register_codecs() and load_for_sending().
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/ofstd/ofcond.h>
 
 #include <functional>

@@ -2,7 +2,6 @@
 #include "nesting.hpp"
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdict.h>
 #include <dcmtk/dcmdata/dctag.h>
 #include <dcmtk/dcmdata/dcxfer.h>
@@ -23,17 +22,17 @@ constexpr std::uint64_t k_open_end = UINT64_MAX;
 
 struct Frame
 {
-  std::uint64_t end;  // k_open_end: ends at its delimitation item
-  bool implicit;      // encoding of what it contains
-  bool sequence;      // a sequence (holds items) or an item (holds elements)
-  bool fragments;     // encapsulated pixel data: items are raw bytes
+  std::uint64_t end; // k_open_end: ends at its delimitation item
+  bool implicit;     // encoding of what it contains
+  bool sequence;     // a sequence (holds items) or an item (holds elements)
+  bool fragments;    // encapsulated pixel data: items are raw bytes
 };
 
 class Walker
 {
 public:
   Walker(std::ifstream& in, std::uint64_t size, std::size_t max_depth)
-    : m_in(in), m_size(size), m_max_depth(max_depth)
+      : m_in(in), m_size(size), m_max_depth(max_depth)
   {
   }
 
@@ -57,15 +56,15 @@ public:
       if (group == 0xFFFE) {
         const std::uint32_t length = u32(h + 4);
         if (element == 0xE000) { // item
-          if (in_fragments) { // a fragment: bytes, not a dataset (PS3.5 A.4)
+          if (in_fragments) {    // a fragment: bytes, not a dataset (PS3.5 A.4)
             if (length == k_undefined) {
               return true; // malformed; DCMTK will say so
             }
             m_pos += length;
             continue;
           }
-          m_stack.push_back({length == k_undefined ? k_open_end : m_pos + length, here_implicit,
-                             false, false});
+          m_stack.push_back(
+              {length == k_undefined ? k_open_end : m_pos + length, here_implicit, false, false});
           continue;
         }
         if (element == 0xE00D || element == 0xE0DD) { // item / sequence delimitation
@@ -161,8 +160,10 @@ private:
 
   std::uint32_t u32(const std::uint8_t* p) const
   {
-    return m_big ? (std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8 | p[3])
-                 : (std::uint32_t(p[3]) << 24 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[1]) << 8 | p[0]);
+    return m_big ? (std::uint32_t(p[0]) << 24 | std::uint32_t(p[1]) << 16 | std::uint32_t(p[2]) << 8
+                    | p[3])
+                 : (std::uint32_t(p[3]) << 24 | std::uint32_t(p[2]) << 16 | std::uint32_t(p[1]) << 8
+                    | p[0]);
   }
 
   std::ifstream& m_in;
@@ -199,7 +200,8 @@ meta_transfer_syntax(std::ifstream& in, std::uint64_t size, std::uint64_t& datas
       if (!in.read(reinterpret_cast<char*>(l), 4)) {
         break;
       }
-      length = std::uint32_t(l[3]) << 24 | std::uint32_t(l[2]) << 16 | std::uint32_t(l[1]) << 8 | l[0];
+      length =
+          std::uint32_t(l[3]) << 24 | std::uint32_t(l[2]) << 16 | std::uint32_t(l[1]) << 8 | l[0];
       header = 12;
     } else {
       length = std::uint32_t(h[7]) << 8 | h[6];

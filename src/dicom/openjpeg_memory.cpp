@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "openjpeg_memory.hpp"
+
 #include "jpeg2000_stream.hpp"
 
 #include <core/log.hpp>
@@ -63,18 +64,12 @@ on_info(const char*, void*)
 
 struct CodecDeleter
 {
-  void operator()(opj_codec_t* p) const
-  {
-    opj_destroy_codec(p);
-  }
+  void operator()(opj_codec_t* p) const { opj_destroy_codec(p); }
 };
 
 struct StreamDeleter
 {
-  void operator()(opj_stream_t* p) const
-  {
-    opj_stream_destroy(p);
-  }
+  void operator()(opj_stream_t* p) const { opj_stream_destroy(p); }
 };
 
 } // namespace
@@ -110,8 +105,8 @@ on_warning(const char* message, void*) noexcept
 }
 
 std::optional<std::string>
-refuse_size(std::uint64_t width, std::uint64_t height, std::uint64_t components,
-            unsigned precision, const Expected& expected)
+refuse_size(std::uint64_t width, std::uint64_t height, std::uint64_t components, unsigned precision,
+            const Expected& expected)
 {
   const auto dims = [](std::uint64_t w, std::uint64_t h, std::uint64_t c) {
     return std::to_string(w) + "x" + std::to_string(h) + "x" + std::to_string(c);
@@ -132,8 +127,8 @@ refuse_size(std::uint64_t width, std::uint64_t height, std::uint64_t components,
   // No overflow: each factor is below 2^32 and the first product is checked.
   if (width == 0 || height == 0 || components == 0 || width * height > k_max_samples
       || width * height * components > k_max_samples) {
-    return "the codestream declares " + dims(width, height, components)
-           + " samples, outside 1 to " + std::to_string(k_max_samples);
+    return "the codestream declares " + dims(width, height, components) + " samples, outside 1 to "
+           + std::to_string(k_max_samples);
   }
   return std::nullopt;
 }
@@ -150,13 +145,14 @@ decode(const std::uint8_t* data, std::size_t size, const Expected& expected, std
 {
   Errors errors;
   const auto failed = [&](const char* what) {
-    error = std::string(what) + ": " + (errors.count == 0 ? std::string("corrupt data") : errors.text);
+    error =
+        std::string(what) + ": " + (errors.count == 0 ? std::string("corrupt data") : errors.text);
     return Image();
   };
   std::unique_ptr<opj_codec_t, CodecDeleter> codec(
-    opj_create_decompress(is_jp2(data, size) ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
+      opj_create_decompress(is_jp2(data, size) ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
   std::unique_ptr<opj_stream_t, StreamDeleter> stream(
-    opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_TRUE));
+      opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_TRUE));
   if (!codec || !stream) {
     return failed("cannot create the OpenJPEG decoder");
   }
@@ -185,10 +181,9 @@ decode(const std::uint8_t* data, std::size_t size, const Expected& expected, std
   for (OPJ_UINT32 c = 0; c < image->numcomps; ++c) {
     precision = std::max<unsigned>(precision, image->comps[c].prec);
   }
-  if (const auto refusal =
-        refuse_size(std::uint64_t{image->x1} - std::min(image->x0, image->x1),
-                    std::uint64_t{image->y1} - std::min(image->y0, image->y1), image->numcomps,
-                    precision, expected)) {
+  if (const auto refusal = refuse_size(std::uint64_t{image->x1} - std::min(image->x0, image->x1),
+                                       std::uint64_t{image->y1} - std::min(image->y0, image->y1),
+                                       image->numcomps, precision, expected)) {
     error = *refusal;
     return Image();
   }

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <openjpeg.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <openjpeg.h>
 
 // Internal to dicom/: decoding a JPEG 2000 codestream (or JP2 file) held in
 // memory with OpenJPEG, shared by the DcmCodec and the reassembly check.
@@ -15,10 +15,7 @@ namespace dicom::openjpeg {
 
 struct ImageDeleter
 {
-  void operator()(opj_image_t* image) const
-  {
-    opj_image_destroy(image);
-  }
+  void operator()(opj_image_t* image) const { opj_image_destroy(image); }
 };
 using Image = std::unique_ptr<opj_image_t, ImageDeleter>;
 

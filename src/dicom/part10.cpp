@@ -4,7 +4,6 @@
 #include "errors.hpp"
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
@@ -32,15 +31,16 @@ write_as_part10(const std::filesystem::path& in, const std::filesystem::path& ou
 {
   DcmFileFormat ff;
   try { // DCMTK 3.6.7 can throw on malformed input (see read_instance_info)
-    if (ff.loadFile(in.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect).bad()) {
+    if (ff.loadFile(in.c_str(), EXS_Unknown, EGL_noChange, DCM_MaxReadLength, ERM_autoDetect)
+            .bad()) {
       return core::make_error(Errc::malformed, in.string());
     }
   } catch (const std::exception& e) {
     return core::make_error(Errc::malformed, in.string() + " (" + e.what() + ")");
   }
   const E_TransferSyntax xfer = ff.getDataset()->getOriginalXfer();
-  const auto cond = ff.saveFile(out.c_str(), xfer, EET_UndefinedLength, EGL_recalcGL,
-                                EPD_noChange, 0, 0, EWM_updateMeta);
+  const auto cond = ff.saveFile(out.c_str(), xfer, EET_UndefinedLength, EGL_recalcGL, EPD_noChange,
+                                0, 0, EWM_updateMeta);
   if (cond.bad()) {
     return core::make_error(Errc::write_failed, out.string() + " (" + cond.text() + ")");
   }

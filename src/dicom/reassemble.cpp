@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "reassemble.hpp"
 
-#include "openjpeg_memory.hpp"
-#include "jpeg2000_stream.hpp"
-#include "text_tags.hpp"
-
 #include "errors.hpp"
+#include "jpeg2000_stream.hpp"
+#include "openjpeg_memory.hpp"
+#include "text_tags.hpp"
 
 #include <core/log.hpp>
 #include <core/strings.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcdicent.h>
 #include <dcmtk/dcmdata/dcdict.h>
@@ -42,7 +40,6 @@ const char* const k_log = "dicom";
 // SOC + SIZ, the start of every codestream (ISO/IEC 15444-1 A.4.1, A.5.1).
 constexpr unsigned char k_soc_siz[] = {0xFF, 0x4F, 0xFF, 0x51};
 // The JP2 signature box (ISO/IEC 15444-1 I.5.1).
-
 
 std::uint32_t
 be16(const unsigned char* p)
@@ -188,7 +185,7 @@ struct Layout
   std::uint64_t native_bytes() const
   {
     const std::uint64_t samples_total =
-      std::uint64_t{rows} * columns * samples * static_cast<std::uint64_t>(frames);
+        std::uint64_t{rows} * columns * samples * static_cast<std::uint64_t>(frames);
     if (bits_allocated == 1) {
       return (samples_total + 7) / 8;
     }
@@ -391,9 +388,10 @@ add_pixels(DcmDataset& ds, std::string_view pixels, Reassembled& result)
       if (!refusal && layout->frames != 1) {
         refusal = "one codestream for " + std::to_string(layout->frames) + " frames";
       }
-      auto decoded = refusal ? core::Result<Decoded>(core::make_error(
-                                 Errc::malformed, "JPEG 2000: " + *refusal))
-                             : decode(codestream, tags);
+      auto decoded =
+          refusal
+              ? core::Result<Decoded>(core::make_error(Errc::malformed, "JPEG 2000: " + *refusal))
+              : decode(codestream, tags);
       if (!decoded) {
         j2k_error = decoded.error();
       } else {
@@ -405,12 +403,13 @@ add_pixels(DcmDataset& ds, std::string_view pixels, Reassembled& result)
         if (got != expected || decoded->width != layout->columns || decoded->height != layout->rows
             || decoded->max_precision > layout->bits_allocated) {
           j2k_error = core::make_error(
-            Errc::malformed,
-            "JPEG 2000: decodes to " + std::to_string(decoded->width) + "x"
-              + std::to_string(decoded->height) + "x" + std::to_string(decoded->components) + " ("
-              + size_text(got) + "), the tags say " + std::to_string(layout->columns) + "x"
-              + std::to_string(layout->rows) + "x" + std::to_string(layout->samples) + " x "
-              + std::to_string(layout->frames) + " frame(s) (" + size_text(expected) + ")");
+              Errc::malformed,
+              "JPEG 2000: decodes to " + std::to_string(decoded->width) + "x"
+                  + std::to_string(decoded->height) + "x" + std::to_string(decoded->components)
+                  + " (" + size_text(got) + "), the tags say " + std::to_string(layout->columns)
+                  + "x" + std::to_string(layout->rows) + "x" + std::to_string(layout->samples)
+                  + " x " + std::to_string(layout->frames) + " frame(s) (" + size_text(expected)
+                  + ")");
         }
       }
       if (!j2k_error) {
@@ -438,7 +437,7 @@ add_pixels(DcmDataset& ds, std::string_view pixels, Reassembled& result)
           char ratio[32];
           std::snprintf(ratio, sizeof ratio, "%.2f",
                         static_cast<double>(layout->native_bytes())
-                          / static_cast<double>(codestream.size()));
+                            / static_cast<double>(codestream.size()));
           append_value(ds, DCM_LossyImageCompressionRatio, ratio);
         }
         if (OFCondition cond = put_encapsulated(ds, xfer, codestream); cond.bad()) {
@@ -461,11 +460,11 @@ add_pixels(DcmDataset& ds, std::string_view pixels, Reassembled& result)
   const std::uint64_t expected = layout->native_bytes();
   if (pixels.size() != expected) {
     return core::make_error(
-      Errc::malformed,
-      "native pixel body has " + size_text(pixels.size()) + ", " + std::to_string(layout->rows)
-        + "x" + std::to_string(layout->columns) + "x" + std::to_string(layout->samples)
-        + " samples of " + std::to_string(layout->bits_allocated) + " bits x "
-        + std::to_string(layout->frames) + " frame(s) need " + size_text(expected));
+        Errc::malformed,
+        "native pixel body has " + size_text(pixels.size()) + ", " + std::to_string(layout->rows)
+            + "x" + std::to_string(layout->columns) + "x" + std::to_string(layout->samples)
+            + " samples of " + std::to_string(layout->bits_allocated) + " bits x "
+            + std::to_string(layout->frames) + " frame(s) need " + size_text(expected));
   }
   // Native data cannot be in a JPEG 2000 colour space (PS3.3 C.7.6.3.1.2):
   // the platform decoded it to RGB.
@@ -479,7 +478,6 @@ add_pixels(DcmDataset& ds, std::string_view pixels, Reassembled& result)
 }
 
 } // namespace
-
 
 core::Result<Reassembled>
 reassemble(const std::vector<TextTag>& tags, std::string_view pixels,
@@ -497,10 +495,10 @@ reassemble(const std::vector<TextTag>& tags, std::string_view pixels,
   ds.putAndInsertString(DCM_SpecificCharacterSet, "ISO_IR 192");
 
   const std::pair<DcmTagKey, const char*> required[] = {
-    {DCM_SOPClassUID, "SOP Class UID"},
-    {DCM_SOPInstanceUID, "SOP Instance UID"},
-    {DCM_StudyInstanceUID, "Study Instance UID"},
-    {DCM_SeriesInstanceUID, "Series Instance UID"},
+      {DCM_SOPClassUID, "SOP Class UID"},
+      {DCM_SOPInstanceUID, "SOP Instance UID"},
+      {DCM_StudyInstanceUID, "Study Instance UID"},
+      {DCM_SeriesInstanceUID, "Series Instance UID"},
   };
   for (const auto& [key, name] : required) {
     if (get_string(ds, key).empty()) {

@@ -25,7 +25,7 @@ struct TextTag
 
 struct Reassembled
 {
-  std::string transfer_syntax_uid; // 1.2.1 (native), 4.90 or 4.91 (JPEG 2000)
+  std::string transfer_syntax_uid;  // 1.2.1 (native), 4.90 or 4.91 (JPEG 2000)
   std::vector<std::string> skipped; // "(gggg,eeee): reason" for elements left out
   bool lossy = false;               // irreversible JPEG 2000 (LossyImageCompression set)
 };

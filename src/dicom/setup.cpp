@@ -2,7 +2,6 @@
 #include "setup.hpp"
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdict.h>
 #include <dcmtk/dcmdata/dcobject.h>
 #include <dcmtk/oflog/appender.h>
@@ -21,13 +20,8 @@ namespace {
 class Bridge : public dcmtk::log4cplus::Appender
 {
 public:
-  ~Bridge() override
-  {
-    destructorImpl();
-  }
-  void close() override
-  {
-  }
+  ~Bridge() override { destructorImpl(); }
+  void close() override {}
 
 protected:
   void append(const dcmtk::log4cplus::spi::InternalLoggingEvent& event) override
@@ -84,8 +78,9 @@ setup_dcmtk(core::log::Level dcmtk_level)
   dcmEnableAutomaticInputDataCorrection.set(OFFalse);
 
   if (!dcmDataDict.isDictionaryLoaded()) {
-    return core::make_error(std::make_error_code(std::errc::no_such_file_or_directory),
-                            "DICOM data dictionary not loaded (install libdcmtk17 or set DCMDICTPATH)");
+    return core::make_error(
+        std::make_error_code(std::errc::no_such_file_or_directory),
+        "DICOM data dictionary not loaded (install libdcmtk17 or set DCMDICTPATH)");
   }
   return {};
 }

@@ -4,7 +4,6 @@
 #include <core/strings.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcdicent.h>
 #include <dcmtk/dcmdata/dcdict.h>
@@ -250,21 +249,18 @@ class Builder
 {
 public:
   Builder(DcmDataset& dataset, DcmMetaInfo& meta, std::vector<std::string>& skipped)
-    : m_dataset(dataset), m_meta(meta), m_skipped(skipped)
+      : m_dataset(dataset), m_meta(meta), m_skipped(skipped)
   {
   }
 
-  void set_pixel_representation(std::optional<long> value)
-  {
-    m_pixel_representation = value;
-  }
+  void set_pixel_representation(std::optional<long> value) { m_pixel_representation = value; }
 
   void add(const TextTag& tag)
   {
     const DcmTagKey key(tag.group, tag.element);
     // Platform values are Unicode text; keep them valid for ISO_IR 192.
     const std::string value =
-      core::is_valid_utf8(tag.value) ? tag.value : core::sanitize_utf8(tag.value);
+        core::is_valid_utf8(tag.value) ? tag.value : core::sanitize_utf8(tag.value);
 
     if (tag.group == 0x0002) {
       if (!written_by_us(key)) {

@@ -5,7 +5,6 @@
 #include "part10.hpp"
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dccodec.h>
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
@@ -23,19 +22,19 @@ namespace {
 
 // In order of preference: no pixel processing at all (PS3.5 A.1-A.3, A.5).
 const char* const k_native[] = {
-  UID_LittleEndianExplicitTransferSyntax,
-  UID_LittleEndianImplicitTransferSyntax,
-  UID_BigEndianExplicitTransferSyntax,
-  UID_DeflatedExplicitVRLittleEndianTransferSyntax,
+    UID_LittleEndianExplicitTransferSyntax,
+    UID_LittleEndianImplicitTransferSyntax,
+    UID_BigEndianExplicitTransferSyntax,
+    UID_DeflatedExplicitVRLittleEndianTransferSyntax,
 };
 
 // Lossless encodings we may produce, best compression first (DCMTK-NOTES
 // 7.2). JPEG 2000 is missing: we only decode it.
 const char* const k_lossless[] = {
-  UID_JPEGLSLosslessTransferSyntax,
-  UID_JPEGProcess14SV1TransferSyntax,
-  UID_JPEGProcess14TransferSyntax,
-  UID_RLELosslessTransferSyntax,
+    UID_JPEGLSLosslessTransferSyntax,
+    UID_JPEGProcess14SV1TransferSyntax,
+    UID_JPEGProcess14TransferSyntax,
+    UID_RLELosslessTransferSyntax,
 };
 
 // UIDs from the wire may carry the trailing NUL/space padding of PS3.5 9.1.
@@ -133,9 +132,8 @@ std::string
 choose_transfer_syntax(std::string_view stored_ts, const std::vector<std::string>& accepted)
 {
   const auto accepts = [&accepted](std::string_view uid) {
-    return std::any_of(accepted.begin(), accepted.end(), [uid](const std::string& a) {
-      return clean(a) == uid;
-    });
+    return std::any_of(accepted.begin(), accepted.end(),
+                       [uid](const std::string& a) { return clean(a) == uid; });
   };
   const std::string_view stored = clean(stored_ts);
   if (!stored.empty() && accepts(stored)) {
@@ -187,9 +185,8 @@ load_for_sending(const std::filesystem::path& file, const std::string& target_ts
   const std::string from_uid = DcmXfer(stored).getXferID();
   const std::string to_uid = DcmXfer(target).getXferID();
   const auto fail = [&](const std::string& why) {
-    return core::make_error(Errc::cannot_transcode,
-                            file.filename().string() + ": " + from_uid + " to " + to_uid + ": "
-                              + why);
+    return core::make_error(Errc::cannot_transcode, file.filename().string() + ": " + from_uid
+                                                        + " to " + to_uid + ": " + why);
   };
   if (const auto missing = missing_codec(ds, stored, target); !missing.empty()) {
     return fail(missing);
@@ -209,8 +206,8 @@ load_for_sending(const std::filesystem::path& file, const std::string& target_ts
   ds.removeAllButCurrentRepresentations();
   if (sop_instance_uid(ds) != sop_before) {
     return core::make_error(Errc::uid_mismatch, file.filename().string() + ": converting "
-                                                  + from_uid + " to " + to_uid
-                                                  + " changed the SOP Instance UID");
+                                                    + from_uid + " to " + to_uid
+                                                    + " changed the SOP Instance UID");
   }
   ff->getMetaInfo()->putAndInsertString(DCM_TransferSyntaxUID, to_uid.c_str());
   return ff;

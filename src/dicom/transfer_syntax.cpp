@@ -2,7 +2,6 @@
 #include "transfer_syntax.hpp"
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcxfer.h>
 
 #include <string>

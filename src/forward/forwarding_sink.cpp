@@ -8,7 +8,7 @@
 namespace forward {
 
 ForwardingSink::ForwardingSink(store::IngestSink& inner, JobStore& jobs, const Options& options)
-  : m_inner(inner), m_jobs(jobs), m_options(options)
+    : m_inner(inner), m_jobs(jobs), m_options(options)
 {
   sweep();
 }
@@ -18,12 +18,14 @@ ForwardingSink::sweep()
 {
   auto left = m_jobs.unqueued();
   if (!left) {
-    CF_LOG(error, "forward", "cannot read instances stored but not queued: " << left.error().message());
+    CF_LOG(error, "forward",
+           "cannot read instances stored but not queued: " << left.error().message());
     return;
   }
   for (const auto& u : *left) {
     const auto destinations = matching_destinations(m_options.rules, u.origin, u.modality);
-    if (auto r = m_jobs.enqueue_stored(destinations, u.study_uid, u.sop_uid, m_options.batch_delay); !r) {
+    if (auto r = m_jobs.enqueue_stored(destinations, u.study_uid, u.sop_uid, m_options.batch_delay);
+        !r) {
       CF_LOG(error, "forward", u.sop_uid << " still not queued: " << r.error().message());
       return;
     }
@@ -71,9 +73,9 @@ ForwardingSink::ingest(const std::filesystem::path& file, const store::Origin& o
   if (auto r = m_jobs.enqueue_stored(destinations, result->study_instance_uid,
                                      result->sop_instance_uid, m_options.batch_delay);
       !r) {
-    CF_LOG(error, "forward", result->sop_instance_uid
-                               << " stored but not queued (queued at the next start): "
-                               << r.error().message());
+    CF_LOG(error, "forward",
+           result->sop_instance_uid << " stored but not queued (queued at the next start): "
+                                    << r.error().message());
   }
   return result;
 }

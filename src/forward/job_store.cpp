@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "job_store.hpp"
+
 #include "errors.hpp"
 
 #include <core/sqlite.hpp>
 #include <core/time.hpp>
-
 
 namespace forward {
 
@@ -125,9 +125,7 @@ to_string(ItemState state)
   return "?";
 }
 
-JobStore::JobStore(std::unique_ptr<core::sqlite::Db> db) : m_db(std::move(db))
-{
-}
+JobStore::JobStore(std::unique_ptr<core::sqlite::Db> db) : m_db(std::move(db)) {}
 
 JobStore::~JobStore() = default;
 
@@ -154,11 +152,16 @@ JobStore::create(const std::string& destination, const std::string& reason,
                            "next_attempt, created_at) VALUES(?,?,?,'pending',?,?)");
     {
       core::sqlite::Resetter r{ins};
-      ins.bind(1, destination).bind(2, reason).bind(3, study_uid).bind(4, now_seconds()).bind(5, core::utc_timestamp());
+      ins.bind(1, destination)
+          .bind(2, reason)
+          .bind(3, study_uid)
+          .bind(4, now_seconds())
+          .bind(5, core::utc_timestamp());
       ins.step();
     }
     const auto id = static_cast<long>(m_db->last_insert_id());
-    auto& item = m_db->stmt("INSERT OR IGNORE INTO forward_items(job_id, sop_uid, state) VALUES(?,?,'pending')");
+    auto& item = m_db->stmt(
+        "INSERT OR IGNORE INTO forward_items(job_id, sop_uid, state) VALUES(?,?,'pending')");
     for (const auto& sop : sop_uids) {
       core::sqlite::Resetter r{item};
       item.bind(1, static_cast<std::int64_t>(id)).bind(2, sop);
@@ -217,10 +220,11 @@ JobStore::unqueued()
     std::vector<Unqueued> out;
     // A note whose instance has gone (removed since) matches no row here;
     // remove() deletes the note with the row anyway.
-    auto& q = m_db->stmt("SELECT u.sop_uid, st.study_uid, i.origin_kind, i.origin_peer, s.modality "
-                         "FROM unqueued u JOIN instances i ON i.sop_uid = u.sop_uid "
-                         "JOIN series s ON s.id = i.series_fk JOIN studies st ON st.id = s.study_fk "
-                         "ORDER BY i.id");
+    auto& q =
+        m_db->stmt("SELECT u.sop_uid, st.study_uid, i.origin_kind, i.origin_peer, s.modality "
+                   "FROM unqueued u JOIN instances i ON i.sop_uid = u.sop_uid "
+                   "JOIN series s ON s.id = i.series_fk JOIN studies st ON st.id = s.study_fk "
+                   "ORDER BY i.id");
     core::sqlite::Resetter r{q};
     while (q.step()) {
       Unqueued u;
@@ -272,7 +276,8 @@ JobStore::add_to_rule_job(const std::string& destination, const std::string& stu
     upd.bind(1, due).bind(2, id);
     upd.step();
   }
-  auto& item = m_db->stmt("INSERT OR IGNORE INTO forward_items(job_id, sop_uid, state) VALUES(?,?,'pending')");
+  auto& item = m_db->stmt(
+      "INSERT OR IGNORE INTO forward_items(job_id, sop_uid, state) VALUES(?,?,'pending')");
   {
     core::sqlite::Resetter r{item};
     item.bind(1, id).bind(2, sop_uid);
@@ -320,9 +325,10 @@ JobStore::due(double now)
   std::lock_guard<std::mutex> lock(m_mutex);
   try {
     std::vector<JobSummary> out;
-    auto& q = m_db->stmt(std::string(k_summary_select)
-                         + "WHERE j.state = 'pending' AND j.next_attempt <= ? AND j.lease_until < ? "
-                           "ORDER BY j.next_attempt, j.id");
+    auto& q =
+        m_db->stmt(std::string(k_summary_select)
+                   + "WHERE j.state = 'pending' AND j.next_attempt <= ? AND j.lease_until < ? "
+                     "ORDER BY j.next_attempt, j.id");
     core::sqlite::Resetter r{q};
     q.bind(1, now).bind(2, now);
     while (q.step()) {
@@ -342,7 +348,11 @@ JobStore::claim(long id, const std::string& owner, double now, int seconds)
     auto& q = m_db->stmt("UPDATE forward_jobs SET lease_owner = ?, lease_until = ? WHERE id = ? "
                          "AND (lease_until < ? OR lease_owner = ?)");
     core::sqlite::Resetter r{q};
-    q.bind(1, owner).bind(2, now + seconds).bind(3, static_cast<std::int64_t>(id)).bind(4, now).bind(5, owner);
+    q.bind(1, owner)
+        .bind(2, now + seconds)
+        .bind(3, static_cast<std::int64_t>(id))
+        .bind(4, now)
+        .bind(5, owner);
     q.step();
     return m_db->changes() > 0;
   } catch (const std::exception& e) {
@@ -410,14 +420,15 @@ JobStore::record(long id, const std::string& sop_uid, ItemState state, int statu
 {
   std::lock_guard<std::mutex> lock(m_mutex);
   try {
-    auto& q = m_db->stmt("UPDATE forward_items SET state = ?, status = ?, error = ? WHERE job_id = ? "
-                         "AND sop_uid = ?");
+    auto& q =
+        m_db->stmt("UPDATE forward_items SET state = ?, status = ?, error = ? WHERE job_id = ? "
+                   "AND sop_uid = ?");
     core::sqlite::Resetter r{q};
     q.bind(1, std::string(to_string(state)))
-      .bind(2, static_cast<std::int64_t>(status))
-      .bind(3, error)
-      .bind(4, static_cast<std::int64_t>(id))
-      .bind(5, sop_uid);
+        .bind(2, static_cast<std::int64_t>(status))
+        .bind(3, error)
+        .bind(4, static_cast<std::int64_t>(id))
+        .bind(5, sop_uid);
     q.step();
     return {};
   } catch (const std::exception& e) {
@@ -435,10 +446,10 @@ JobStore::finish(long id, JobState state, int attempts, double next_attempt,
                          "last_error = ? WHERE id = ? AND state = 'pending'");
     core::sqlite::Resetter r{q};
     q.bind(1, std::string(to_string(state)))
-      .bind(2, static_cast<std::int64_t>(attempts))
-      .bind(3, next_attempt)
-      .bind(4, last_error)
-      .bind(5, static_cast<std::int64_t>(id));
+        .bind(2, static_cast<std::int64_t>(attempts))
+        .bind(3, next_attempt)
+        .bind(4, last_error)
+        .bind(5, static_cast<std::int64_t>(id));
     q.step();
     return {};
   } catch (const std::exception& e) {
@@ -452,8 +463,9 @@ JobStore::retry(long id)
   std::lock_guard<std::mutex> lock(m_mutex);
   try {
     core::sqlite::Transaction tx(*m_db);
-    auto& job = m_db->stmt("UPDATE forward_jobs SET state = 'pending', attempts = 0, next_attempt = ?, "
-                           "last_error = '' WHERE id = ?");
+    auto& job =
+        m_db->stmt("UPDATE forward_jobs SET state = 'pending', attempts = 0, next_attempt = ?, "
+                   "last_error = '' WHERE id = ?");
     {
       core::sqlite::Resetter r{job};
       job.bind(1, now_seconds()).bind(2, static_cast<std::int64_t>(id));
@@ -462,7 +474,8 @@ JobStore::retry(long id)
     if (m_db->changes() == 0) {
       return false;
     }
-    auto& items = m_db->stmt("UPDATE forward_items SET state = 'pending' WHERE job_id = ? AND state = 'failed'");
+    auto& items = m_db->stmt(
+        "UPDATE forward_items SET state = 'pending' WHERE job_id = ? AND state = 'failed'");
     {
       core::sqlite::Resetter r{items};
       items.bind(1, static_cast<std::int64_t>(id));
@@ -480,7 +493,8 @@ JobStore::cancel(long id)
 {
   std::lock_guard<std::mutex> lock(m_mutex);
   try {
-    auto& q = m_db->stmt("UPDATE forward_jobs SET state = 'cancelled' WHERE id = ? AND state = 'pending'");
+    auto& q = m_db->stmt(
+        "UPDATE forward_jobs SET state = 'cancelled' WHERE id = ? AND state = 'pending'");
     core::sqlite::Resetter r{q};
     q.bind(1, static_cast<std::int64_t>(id));
     q.step();

@@ -5,22 +5,19 @@
 
 #include <core/log.hpp>
 
+#include <unistd.h>
+
 #include <cerrno>
 #include <csignal>
-#include <unistd.h>
 
 namespace forward {
 
 Runner::Runner(JobStore& jobs, store::Query& query, const Options& options)
-  : m_jobs(jobs), m_query(query), m_options(options),
-    m_owner("pid-" + std::to_string(::getpid()))
+    : m_jobs(jobs), m_query(query), m_options(options), m_owner("pid-" + std::to_string(::getpid()))
 {
 }
 
-Runner::~Runner()
-{
-  stop();
-}
+Runner::~Runner() { stop(); }
 
 void
 Runner::reap()
@@ -74,7 +71,8 @@ Runner::poll()
   if (auto leases = m_jobs.leases(now_seconds())) {
     for (const auto& [id, owner] : *leases) {
       if (owner != m_owner && owner_is_dead(owner)) {
-        CF_LOG(info, "forward", "job " << id << ": releasing the lease of " << owner << ", which is gone");
+        CF_LOG(info, "forward",
+               "job " << id << ": releasing the lease of " << owner << ", which is gone");
         (void)m_jobs.release(id, owner);
       }
     }

@@ -1,17 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "sender.hpp"
 
+#include <core/log.hpp>
 #include <net/errors.hpp>
 #include <net/store_scu.hpp>
 #include <net/store_status.hpp>
-
 #include <store/query.hpp>
 
-#include <core/log.hpp>
-
 #include <algorithm>
-#include <iomanip>
 #include <cmath>
+#include <iomanip>
 #include <random>
 
 namespace forward {
@@ -117,8 +115,8 @@ run_attempt(JobStore& jobs, store::Query& query, const Options& options, long jo
   }
   const auto job = **summary;
   const int attempt = job.attempts + 1;
-  std::string error;      // why this attempt did not finish the job
-  std::string permanent;  // first permanent failure, kept as the job's reason
+  std::string error;       // why this attempt did not finish the job
+  std::string permanent;   // first permanent failure, kept as the job's reason
   bool lease_lost = false; // the job is another process's now: leave it alone
 
   const auto* destination = find_destination(options, job.destination);
@@ -135,7 +133,8 @@ run_attempt(JobStore& jobs, store::Query& query, const Options& options, long jo
       // Instances deleted from the store since the job was queued.
       std::vector<std::string> missing = *pending;
       for (const auto& item : *found) {
-        missing.erase(std::remove(missing.begin(), missing.end(), item.sop_instance_uid), missing.end());
+        missing.erase(std::remove(missing.begin(), missing.end(), item.sop_instance_uid),
+                      missing.end());
       }
       for (const auto& sop : missing) {
         (void)jobs.record(job_id, sop, ItemState::failed, -1, "not in the store");
@@ -145,9 +144,9 @@ run_attempt(JobStore& jobs, store::Query& query, const Options& options, long jo
       for (const auto& f : *found) {
         items.push_back({f.sop_class_uid, f.sop_instance_uid, f.transfer_syntax_uid, f.path});
       }
-      const net::StoreTarget target{options.our_ae_title, destination->ae_title, destination->host,
-                                    destination->port, options.acse_timeout, options.dimse_timeout,
-                                    options.max_pdu};
+      const net::StoreTarget target{
+          options.our_ae_title, destination->ae_title, destination->host, destination->port,
+          options.acse_timeout, options.dimse_timeout, options.max_pdu};
       long sent = 0;
       for (const auto& batch : net::StoreScu::batches(items)) {
         if (stop || !error.empty()) {
@@ -157,7 +156,8 @@ run_attempt(JobStore& jobs, store::Query& query, const Options& options, long jo
         if (auto r = scu.open(batch); !r) {
           if (r.error().code == net::Errc::no_accepted_context) {
             for (const auto& item : batch) {
-              (void)jobs.record(job_id, item.sop_instance_uid, ItemState::failed, -1, r.error().message());
+              (void)jobs.record(job_id, item.sop_instance_uid, ItemState::failed, -1,
+                                r.error().message());
             }
             permanent = permanent.empty() ? r.error().message() : permanent;
             continue;
@@ -190,7 +190,8 @@ run_attempt(JobStore& jobs, store::Query& query, const Options& options, long jo
               break;
             }
             // No acceptable context or cannot transcode: this instance never will.
-            (void)jobs.record(job_id, item.sop_instance_uid, ItemState::failed, -1, result.error().message());
+            (void)jobs.record(job_id, item.sop_instance_uid, ItemState::failed, -1,
+                              result.error().message());
             permanent = permanent.empty() ? result.error().message() : permanent;
             continue;
           }
@@ -212,16 +213,17 @@ run_attempt(JobStore& jobs, store::Query& query, const Options& options, long jo
           case Outcome::failed:
             (void)jobs.record(job_id, item.sop_instance_uid, ItemState::failed, status,
                               "C-STORE status " + hex(status));
-            permanent = permanent.empty() ? "C-STORE status " + hex(status) + " for " + item.sop_instance_uid
-                                          : permanent;
+            permanent = permanent.empty()
+                            ? "C-STORE status " + hex(status) + " for " + item.sop_instance_uid
+                            : permanent;
             break;
           }
         }
         scu.close();
       }
-      CF_LOG(info, "forward", "job " << job_id << " to " << job.destination << ": attempt " << attempt
-                                     << ", " << sent << " sent" << (error.empty() ? "" : ", ")
-                                     << error);
+      CF_LOG(info, "forward",
+             "job " << job_id << " to " << job.destination << ": attempt " << attempt << ", "
+                    << sent << " sent" << (error.empty() ? "" : ", ") << error);
     }
   }
 
@@ -237,13 +239,15 @@ run_attempt(JobStore& jobs, store::Query& query, const Options& options, long jo
   } else if (stop && error.empty()) {
     (void)jobs.finish(job_id, JobState::pending, job.attempts, now_seconds(), job.last_error);
   } else if (attempt >= options.retry.max_attempts) {
-    CF_LOG(warn, "forward", "job " << job_id << " to " << job.destination << ": giving up after "
-                                   << attempt << " attempts: " << error);
+    CF_LOG(warn, "forward",
+           "job " << job_id << " to " << job.destination << ": giving up after " << attempt
+                  << " attempts: " << error);
     (void)jobs.finish(job_id, JobState::failed, attempt, now_seconds(), error);
   } else {
     const double delay = backoff_seconds(options.retry, attempt);
-    CF_LOG(info, "forward", "job " << job_id << ": next attempt in " << std::fixed
-                                   << std::setprecision(1) << delay << " s");
+    CF_LOG(info, "forward",
+           "job " << job_id << ": next attempt in " << std::fixed << std::setprecision(1) << delay
+                  << " s");
     (void)jobs.finish(job_id, JobState::pending, attempt, now_seconds() + delay,
                       error.empty() ? permanent : error);
   }

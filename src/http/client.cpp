@@ -2,11 +2,11 @@
 // Over 600 lines on purpose: one concern, the libcurl pool, per-host throttle and perform
 // loop; retry timing, content checks and cookie lines live beside it (retry, content, cookies).
 #include "client.hpp"
+
 #include "content.hpp"
 #include "cookies.hpp"
-#include "retry.hpp"
-
 #include "global.hpp"
+#include "retry.hpp"
 
 #include <core/log.hpp>
 
@@ -50,11 +50,10 @@ lower(std::string text)
 bool
 iequals(const std::string& a, const std::string& b)
 {
-  return a.size() == b.size()
-         && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-              return std::tolower(static_cast<unsigned char>(x))
-                     == std::tolower(static_cast<unsigned char>(y));
-            });
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x))
+                  == std::tolower(static_cast<unsigned char>(y));
+         });
 }
 
 std::string
@@ -89,7 +88,6 @@ escape_unsafe(const std::string& url)
   return out;
 }
 
-
 // What the callbacks of one transfer fill in. All on the sending thread.
 // The callbacks are called from libcurl's C code: nothing may throw out of
 // them, so a failure is noted here and the transfer aborted.
@@ -97,8 +95,8 @@ struct Transfer
 {
   Response response;
   std::uint64_t max_body = 0;
-  bool too_large = false;          // on_body refused more than max_body bytes
-  std::string callback_error;      // an exception caught in a callback
+  bool too_large = false;     // on_body refused more than max_body bytes
+  std::string callback_error; // an exception caught in a callback
   std::atomic<std::uint64_t>* bytes = nullptr;
   const std::atomic<bool>* cancelled = nullptr;
   // Set once a request is on its way (connected, TLS done), refreshed by
@@ -267,8 +265,8 @@ public:
 private:
   Outcome attempt(const Request& request, const std::string& url, const std::string& host);
   Outcome perform(Conn& conn, const Request& request, const std::string& url);
-  void configure(Conn& conn, const Request& request, const std::string& url,
-                 Transfer& transfer, curl_slist* headers);
+  void configure(Conn& conn, const Request& request, const std::string& url, Transfer& transfer,
+                 curl_slist* headers);
   curl_slist* header_list(const Request& request) const;
 
   bool acquire(const std::string& host);
@@ -377,10 +375,9 @@ Client::Impl::send(const Request& request)
       }
       return outcome.error;
     }
-    const auto delay =
-      outcome.retry_after
-        ? std::min<std::chrono::milliseconds>(*outcome.retry_after, cap)
-        : backoff_delay(m_options.backoff, n, cap);
+    const auto delay = outcome.retry_after
+                           ? std::min<std::chrono::milliseconds>(*outcome.retry_after, cap)
+                           : backoff_delay(m_options.backoff, n, cap);
     CF_LOG(info, k_log,
            "retry " << n << "/" << tries - 1 << " in " << delay.count()
                     << " ms: " << outcome.error.message());
@@ -409,7 +406,7 @@ Client::Impl::perform(Conn& conn, const Request& request, const std::string& url
 {
   Transfer transfer;
   transfer.max_body =
-    request.max_body_bytes != 0 ? request.max_body_bytes : default_max_body(request.expect);
+      request.max_body_bytes != 0 ? request.max_body_bytes : default_max_body(request.expect);
   transfer.bytes = &stats.bytes;
   transfer.cancelled = &m_cancelled;
   curl_slist* headers = header_list(request);
@@ -450,7 +447,7 @@ Client::Impl::perform(Conn& conn, const Request& request, const std::string& url
           break;
         }
         wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(idle - quiet)
-                                + std::chrono::milliseconds(1));
+                                  + std::chrono::milliseconds(1));
       }
       curl_multi_poll(conn.multi, nullptr, 0, static_cast<int>(wait.count()), nullptr);
     }
@@ -473,9 +470,9 @@ Client::Impl::perform(Conn& conn, const Request& request, const std::string& url
   }
   if (transfer.too_large || result == CURLE_FILESIZE_EXCEEDED) {
     // Not retried: the next try would be as large.
-    outcome.error = core::make_error(Errc::transfer_failed,
-                                     "response larger than " + std::to_string(transfer.max_body)
-                                       + " bytes from " + shown);
+    outcome.error = core::make_error(Errc::transfer_failed, "response larger than "
+                                                                + std::to_string(transfer.max_body)
+                                                                + " bytes from " + shown);
     return outcome;
   }
   if (!transfer.callback_error.empty()) {
@@ -495,22 +492,21 @@ Client::Impl::perform(Conn& conn, const Request& request, const std::string& url
   }
   const long status = response.status;
   if (status == 429 || status >= 500) {
-    outcome.error = core::make_error(
-      Errc::http_status, "HTTP " + std::to_string(status) + " for " + shown);
+    outcome.error =
+        core::make_error(Errc::http_status, "HTTP " + std::to_string(status) + " for " + shown);
     outcome.retryable = true;
     outcome.retry_after = parse_retry_after(response.header("retry-after"));
     return outcome;
   }
   if (status >= 400) {
-    outcome.error = core::make_error(
-      Errc::http_status, "HTTP " + std::to_string(status) + " for " + shown);
+    outcome.error =
+        core::make_error(Errc::http_status, "HTTP " + std::to_string(status) + " for " + shown);
     return outcome;
   }
   if (status >= 200 && status < 300 && !matches(request.expect, response.body)) {
-    outcome.error =
-      core::make_error(Errc::unexpected_content, describe_body(response.body) + " instead of "
-                                                   + expected_name(request.expect) + " from "
-                                                   + shown);
+    outcome.error = core::make_error(Errc::unexpected_content,
+                                     describe_body(response.body) + " instead of "
+                                         + expected_name(request.expect) + " from " + shown);
     outcome.retryable = true;
     return outcome;
   }
@@ -524,8 +520,8 @@ Client::Impl::header_list(const Request& request) const
   std::vector<std::pair<std::string, std::string>> merged;
   for (const auto& header : m_options.default_headers) {
     const bool replaced =
-      std::any_of(request.headers.begin(), request.headers.end(),
-                  [&](const auto& own) { return iequals(own.first, header.first); });
+        std::any_of(request.headers.begin(), request.headers.end(),
+                    [&](const auto& own) { return iequals(own.first, header.first); });
     if (!replaced) {
       merged.push_back(header);
     }
@@ -738,9 +734,7 @@ Client::Impl::cookie(const std::string& host, const std::string& name) const
   return found;
 }
 
-Client::Client(const Options& options) : m_impl(std::make_unique<Impl>(options))
-{
-}
+Client::Client(const Options& options) : m_impl(std::make_unique<Impl>(options)) {}
 
 Client::~Client() = default;
 

@@ -27,7 +27,6 @@
 // threads may call send() at once.
 namespace http {
 
-
 // Largest body accepted for `expect` when the request names none: 2 GiB for
 // DICOM and image data (and any), 256 MiB for JSON and HTML. The limit is
 // on the decoded body, so a gzip bomb stops there too.
@@ -53,7 +52,7 @@ struct Request
 struct Response
 {
   long status = 0;
-  std::string url; // after redirects
+  std::string url;                                 // after redirects
   std::multimap<std::string, std::string> headers; // names lower-case, last response only
   std::string body;
 
@@ -63,18 +62,18 @@ struct Response
 
 struct Options
 {
-  int max_per_host = 4;        // requests in flight per host (polite default)
-  int retries = 4;             // extra tries after the first
-  std::chrono::milliseconds backoff{500}; // doubled per retry, +-20 % jitter
+  int max_per_host = 4;                      // requests in flight per host (polite default)
+  int retries = 4;                           // extra tries after the first
+  std::chrono::milliseconds backoff{500};    // doubled per retry, +-20 % jitter
   std::chrono::seconds max_retry_after{120}; // cap on a server's Retry-After
   std::chrono::seconds connect_timeout{15};
-  std::chrono::seconds timeout{300};   // per try, whole transfer
+  std::chrono::seconds timeout{300};     // per try, whole transfer
   std::chrono::seconds idle_timeout{30}; // no byte received for this long: stalled
-  std::string proxy;            // "" = libcurl's environment (http_proxy...)
+  std::string proxy;                     // "" = libcurl's environment (http_proxy...)
   std::string user_agent =
-    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/143.0";
+      "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:133.0) Gecko/20100101 Firefox/143.0";
   std::vector<std::pair<std::string, std::string>> default_headers = {
-    {"Accept-Language", "zh,zh-CN;q=0.7,en;q=0.3"}, {"Accept", "*/*"}};
+      {"Accept-Language", "zh,zh-CN;q=0.7,en;q=0.3"}, {"Accept", "*/*"}};
   // curl --resolve entries "host:port:address", so tests can point real
   // platform host names at loopback replicas.
   std::vector<std::string> resolve;
@@ -118,4 +117,3 @@ private:
 };
 
 } // namespace http
-

@@ -33,10 +33,10 @@ cookie_value(std::string_view line, const std::string& host, const std::string& 
   }
   const bool tail_match = fields[1] == "TRUE";
   const bool host_matches =
-    host == domain
-    || (tail_match && host.size() > domain.size()
-        && host.compare(host.size() - domain.size(), domain.size(), domain) == 0
-        && host[host.size() - domain.size() - 1] == '.');
+      host == domain
+      || (tail_match && host.size() > domain.size()
+          && host.compare(host.size() - domain.size(), domain.size(), domain) == 0
+          && host[host.size() - domain.size() - 1] == '.');
   const long long expires = std::atoll(fields[4].c_str());
   if (host_matches && (expires == 0 || expires > now)) {
     return std::string(line);

@@ -20,6 +20,6 @@ std::error_code make_error_code(Errc e);
 
 } // namespace http
 
-template<> struct std::is_error_code_enum<http::Errc> : std::true_type
+template <> struct std::is_error_code_enum<http::Errc> : std::true_type
 {
 };

@@ -11,7 +11,8 @@ boundary_of(std::string_view content_type)
   for (const auto& param : core::split(content_type, ';')) {
     const auto p = core::trim(param);
     const auto eq = p.find('=');
-    if (eq == std::string_view::npos || !core::iequals_ascii(core::trim(p.substr(0, eq)), "boundary")) {
+    if (eq == std::string_view::npos
+        || !core::iequals_ascii(core::trim(p.substr(0, eq)), "boundary")) {
       continue;
     }
     auto value = core::trim(p.substr(eq + 1));

@@ -10,7 +10,6 @@
 
 namespace http {
 
-
 Failure
 classify(CURLcode rc)
 {
@@ -73,9 +72,9 @@ backoff_delay(std::chrono::milliseconds base, int failed_tries, std::chrono::mil
   static thread_local std::mt19937 rng{std::random_device{}()};
   std::uniform_real_distribution<double> jitter(0.8, 1.2);
   const double ms =
-    static_cast<double>(base.count()) * std::pow(2.0, std::max(0, failed_tries - 1));
+      static_cast<double>(base.count()) * std::pow(2.0, std::max(0, failed_tries - 1));
   return std::chrono::milliseconds(
-    static_cast<long long>(std::min(ms, static_cast<double>(cap.count())) * jitter(rng)));
+      static_cast<long long>(std::min(ms, static_cast<double>(cap.count())) * jitter(rng)));
 }
 
 } // namespace http

@@ -44,10 +44,7 @@ lower_ascii(std::string text)
 
 struct UrlDeleter
 {
-  void operator()(CURLU* u) const
-  {
-    curl_url_cleanup(u);
-  }
+  void operator()(CURLU* u) const { curl_url_cleanup(u); }
 };
 using UrlHandle = std::unique_ptr<CURLU, UrlDeleter>;
 
@@ -59,7 +56,7 @@ parse_absolute(const std::string& url)
   if (!handle
       || curl_url_set(handle.get(), CURLUPART_URL, url.c_str(),
                       CURLU_NON_SUPPORT_SCHEME | CURLU_ALLOW_SPACE)
-           != CURLUE_OK) {
+             != CURLUE_OK) {
     return nullptr;
   }
   return handle;
@@ -248,7 +245,7 @@ query_after_last_question_mark(const std::string& url)
     const auto equals = pair.find('=');
     auto name = url_decode(pair.substr(0, equals), true);
     auto value = equals == std::string_view::npos ? std::string()
-                                                   : url_decode(pair.substr(equals + 1), true);
+                                                  : url_decode(pair.substr(equals + 1), true);
     out.emplace(std::move(name), std::move(value)); // the first of repeated names wins
   }
   return out;

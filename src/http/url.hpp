@@ -24,7 +24,6 @@ std::string resolve_url(const std::string& base, const std::string& ref);
 // Host name of `url`, lower-case.
 std::string host_of(const std::string& url);
 
-
 // `url` fit for a log line or an error message: the query and the fragment
 // are dropped, and a Hinacom share path token "/t/<32 hex>" becomes
 // "/t/<token>". Share capabilities travel there (shdc token=, sugh

@@ -15,6 +15,6 @@ std::error_code make_error_code(Errc e);
 
 } // namespace media
 
-template<> struct std::is_error_code_enum<media::Errc> : std::true_type
+template <> struct std::is_error_code_enum<media::Errc> : std::true_type
 {
 };

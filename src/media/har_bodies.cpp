@@ -1,16 +1,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "har_bodies.hpp"
 
-#include <http/url.hpp>
-
 #include <core/strings.hpp>
+#include <http/url.hpp>
 
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 
 namespace media::har {
-
 
 Url
 parse_url(std::string_view url)
@@ -50,7 +48,6 @@ query_value(const Url& url, std::string_view name)
 
 // --- recognising DICOM by content -------------------------------------------
 
-
 static bool
 is_vr(char a, char b)
 {
@@ -79,7 +76,7 @@ classify(std::string_view b)
       return Shape::dataset;
     }
     const std::uint32_t length =
-      byte(4) | byte(5) << 8 | byte(6) << 16 | static_cast<std::uint32_t>(byte(7)) << 24;
+        byte(4) | byte(5) << 8 | byte(6) << 16 | static_cast<std::uint32_t>(byte(7)) << 24;
     if (length < b.size()) {
       return Shape::dataset;
     }
@@ -105,7 +102,6 @@ hinacom_tags_key(const Url& url)
   return study + "/" + image;
 }
 
-
 // imageservice/api/image/{j2k|dicom}/<studyId>/<imageId>/<frame>/<level>.
 std::optional<PixelRequest>
 hinacom_pixel_request(const Url& url)
@@ -116,10 +112,12 @@ hinacom_pixel_request(const Url& url)
     return std::nullopt;
   }
   const auto segments = core::split(std::string_view(url.path).substr(at + marker.size()), '/');
-  if (segments.size() < 5 || (!core::iequals_ascii(segments[0], "j2k") && !core::iequals_ascii(segments[0], "dicom"))) {
+  if (segments.size() < 5
+      || (!core::iequals_ascii(segments[0], "j2k") && !core::iequals_ascii(segments[0], "dicom"))) {
     return std::nullopt;
   }
-  return PixelRequest{http::url_decode(segments[1], false) + "/" + http::url_decode(segments[2], false),
+  return PixelRequest{http::url_decode(segments[1], false) + "/"
+                          + http::url_decode(segments[2], false),
                       segments[3], segments[4]};
 }
 
@@ -156,6 +154,5 @@ parse_tag_list(std::string_view text)
   }
   return tags;
 }
-
 
 } // namespace media::har

@@ -1,19 +1,17 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "har_import.hpp"
 
-#include <http/multipart.hpp>
-
 #include "errors.hpp"
 #include "har_bodies.hpp"
 #include "har_walker.hpp"
 
-#include <dicom/inspect.hpp>
-#include <dicom/part10.hpp>
-#include <dicom/reassemble.hpp>
-
 #include <core/base64.hpp>
 #include <core/log.hpp>
 #include <core/strings.hpp>
+#include <dicom/inspect.hpp>
+#include <dicom/part10.hpp>
+#include <dicom/reassemble.hpp>
+#include <http/multipart.hpp>
 
 #include <algorithm>
 #include <array>
@@ -100,9 +98,7 @@ better(const Candidate& a, const Candidate& b)
 class Importer final : public EntryHandler
 {
 public:
-  Importer(store::IngestSink& sink, HarSummary& summary) : m_sink(sink), m_summary(summary)
-  {
-  }
+  Importer(store::IngestSink& sink, HarSummary& summary) : m_sink(sink), m_summary(summary) {}
 
   Importer(const Importer&) = delete;
   Importer& operator=(const Importer&) = delete;
@@ -215,7 +211,7 @@ public:
       return;
     }
     const std::string label =
-      "entry " + std::to_string(entry) + " WebSocket message " + std::to_string(index);
+        "entry " + std::to_string(entry) + " WebSocket message " + std::to_string(index);
     if (!bytes.empty() && bytes[0] == '\x04'
         && classify(std::string_view(bytes).substr(1)) != Shape::none) {
       found(std::string_view(bytes).substr(1), label);
@@ -464,7 +460,7 @@ import_har(const std::filesystem::path& har, store::IngestSink& sink)
   if (!walk.saw_entries) {
     return core::make_error(Errc::not_a_capture,
                             har.string() + ": not a HAR file (no log.entries"
-                              + (walk.parsed ? std::string(")") : "; " + walk.error + ")"));
+                                + (walk.parsed ? std::string(")") : "; " + walk.error + ")"));
   }
   if (!walk.parsed) {
     importer.note("HAR cut short " + walk.error + "; imported what came before");

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include <store/ingest.hpp>
-
 #include <core/result.hpp>
+#include <store/ingest.hpp>
 
 #include <filesystem>
 #include <string>
@@ -25,7 +24,7 @@ struct HarSummary
   long skipped = 0;        // DICOM-looking but unusable: text-mangled, truncated, no pair, ...
   long failed = 0;         // rebuild or ingest errors
   std::vector<std::string>
-    notes; // one line per skip/failure; entry numbers and UIDs, no URLs' queries
+      notes; // one line per skip/failure; entry numbers and UIDs, no URLs' queries
 };
 
 // Stream the HAR file `har` (any size: a SAX parse over the file, memory

@@ -33,31 +33,14 @@ enum class Ctx {
 class Walker : public nlohmann::json_sax<nlohmann::json>
 {
 public:
-  explicit Walker(EntryHandler& importer) : m_importer(importer)
-  {
-  }
+  explicit Walker(EntryHandler& importer) : m_importer(importer) {}
 
-  bool saw_entries() const
-  {
-    return m_saw_entries;
-  }
-  long entries() const
-  {
-    return m_entry.number;
-  }
-  const std::string& error() const
-  {
-    return m_error;
-  }
+  bool saw_entries() const { return m_saw_entries; }
+  long entries() const { return m_entry.number; }
+  const std::string& error() const { return m_error; }
 
-  bool null() override
-  {
-    return true;
-  }
-  bool boolean(bool) override
-  {
-    return true;
-  }
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
   bool number_integer(number_integer_t value) override
   {
     integer(static_cast<long>(value));
@@ -75,10 +58,7 @@ public:
     }
     return true;
   }
-  bool binary(binary_t&) override
-  {
-    return true;
-  }
+  bool binary(binary_t&) override { return true; }
 
   bool string(string_t& value) override
   {

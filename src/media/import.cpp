@@ -1,24 +1,22 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "import.hpp"
 
+#include <core/fs.hpp>
+#include <core/strings.hpp>
 #include <dicom/dicomdir.hpp>
 #include <dicom/errors.hpp>
 #include <dicom/instance_info.hpp>
 #include <dicom/part10.hpp>
 
-#include <core/fs.hpp>
-#include <core/strings.hpp>
-
 #include <archive.h>
 #include <archive_entry.h>
+#include <fcntl.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-
-#include <fcntl.h>
-#include <sys/statvfs.h>
-#include <unistd.h>
 
 namespace media {
 
@@ -112,7 +110,7 @@ class Importer
 {
 public:
   Importer(store::IngestSink& sink, const ProgressFn& progress, const ImportOptions& options)
-    : m_sink(sink), m_progress(progress), m_options(options)
+      : m_sink(sink), m_progress(progress), m_options(options)
   {
   }
 
@@ -120,7 +118,8 @@ public:
   {
     std::error_code ec;
     if (fs::is_directory(path, ec)) {
-      for (auto it = fs::recursive_directory_iterator(path, fs::directory_options::skip_permission_denied, ec);
+      for (auto it = fs::recursive_directory_iterator(
+               path, fs::directory_options::skip_permission_denied, ec);
            !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
         if (it->is_regular_file(ec)) {
           m_files.push_back(it->path());
@@ -171,7 +170,7 @@ private:
       }
       if (!std::all_of(parts.begin(), parts.end(), safe_component)) {
         fail(dicomdir, "referenced file " + file_id
-                         + " refused: a File ID component is empty, '.', '..' or holds '/'");
+                           + " refused: a File ID component is empty, '.', '..' or holds '/'");
       } else if (auto found = resolve_file_id(dicomdir.parent_path(), parts)) {
         m_files.push_back(*found);
       } else {
@@ -274,7 +273,8 @@ private:
     bool stop = false;
     // ARCHIVE_WARN: the entry is readable, but its name could not be
     // converted (a GBK name without the UTF-8 flag, for one). Still import it.
-    while (!stop && ((rc = archive_read_next_header(a, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN)) {
+    while (!stop
+           && ((rc = archive_read_next_header(a, &entry)) == ARCHIVE_OK || rc == ARCHIVE_WARN)) {
       ++index;
       if (archive_entry_filetype(entry) != AE_IFREG) {
         continue;
@@ -308,7 +308,9 @@ private:
   // Free bytes on the file system of `dir`, or max if unknown.
   static std::uint64_t free_bytes(const fs::path& dir)
   {
-    struct statvfs st{};
+    struct statvfs st
+    {
+    };
     if (::statvfs(dir.c_str(), &st) != 0) {
       return UINT64_MAX;
     }
@@ -318,7 +320,8 @@ private:
   // Extract the current entry to `tmp` within the byte budgets, then import
   // it like a file. False if the rest of the zip must not be read (its total
   // budget is spent or the disk is nearly full).
-  bool tmp_extract(archive* a, const fs::path& tmp, const std::string& label, std::uint64_t& zip_bytes)
+  bool tmp_extract(archive* a, const fs::path& tmp, const std::string& label,
+                   std::uint64_t& zip_bytes)
   {
     const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd < 0) {
@@ -395,10 +398,7 @@ private:
     return true;
   }
 
-  void fail(const fs::path& path, const std::string& why)
-  {
-    fail(path.string(), why);
-  }
+  void fail(const fs::path& path, const std::string& why) { fail(path.string(), why); }
   void fail(const std::string& label, const std::string& why)
   {
     ++m_summary.failed;
@@ -424,8 +424,8 @@ private:
 } // namespace
 
 ImportSummary
-import_paths(const std::vector<fs::path>& paths, store::IngestSink& sink, const ProgressFn& progress,
-             const ImportOptions& options)
+import_paths(const std::vector<fs::path>& paths, store::IngestSink& sink,
+             const ProgressFn& progress, const ImportOptions& options)
 {
   Importer importer(sink, progress, options);
   for (const auto& p : paths) {

@@ -48,9 +48,7 @@ struct ImportOptions
 // are found by the walk); a .zip is read entry by entry. Files without a
 // Part 10 header are accepted when they parse as a dataset with SOP UIDs.
 // Never throws; problems go into the summary.
-ImportSummary import_paths(const std::vector<std::filesystem::path>& paths,
-                           store::IngestSink& sink,
-                           const ProgressFn& progress = {},
-                           const ImportOptions& options = {});
+ImportSummary import_paths(const std::vector<std::filesystem::path>& paths, store::IngestSink& sink,
+                           const ProgressFn& progress = {}, const ImportOptions& options = {});
 
 } // namespace media

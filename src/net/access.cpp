@@ -62,8 +62,8 @@ std::string
 service_list(unsigned services)
 {
   static const std::pair<Service, const char*> k_names[] = {
-    {Service::echo, "echo"}, {Service::store, "store"}, {Service::find, "find"},
-    {Service::get, "get"},   {Service::move, "move"},
+      {Service::echo, "echo"}, {Service::store, "store"}, {Service::find, "find"},
+      {Service::get, "get"},   {Service::move, "move"},
   };
   if (services == k_all_services) {
     return "all";

@@ -34,8 +34,8 @@ struct ListedPeer
 
 struct AccessPolicy
 {
-  bool trust_loopback = true;           // 127.0.0.0/8 may use every service
-  bool store_from_anyone = false;       // unlisted peers may also C-STORE
+  bool trust_loopback = true;     // 127.0.0.0/8 may use every service
+  bool store_from_anyone = false; // unlisted peers may also C-STORE
   std::vector<ListedPeer> peers;
 };
 
@@ -45,10 +45,7 @@ struct Grant
   unsigned services = 0;
   std::string basis; // "loopback", "modality 'horos'", "unlisted peer"
 
-  bool allows(Service s) const
-  {
-    return (services & static_cast<unsigned>(s)) != 0;
-  }
+  bool allows(Service s) const { return (services & static_cast<unsigned>(s)) != 0; }
 };
 
 // The grant for a calling AE title from `host` (dotted IPv4). A listed

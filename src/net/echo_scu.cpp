@@ -4,7 +4,6 @@
 #include "errors.hpp"
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmnet/scu.h>
 
@@ -40,7 +39,8 @@ echo(const StoreTarget& target)
     return core::make_error(Errc::association_failed, who + ": " + cond.text());
   }
   scu.releaseAssociation();
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
 }
 
 } // namespace net

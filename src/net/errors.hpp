@@ -16,6 +16,6 @@ std::error_code make_error_code(Errc e);
 
 } // namespace net
 
-template<> struct std::is_error_code_enum<net::Errc> : std::true_type
+template <> struct std::is_error_code_enum<net::Errc> : std::true_type
 {
 };

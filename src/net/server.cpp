@@ -10,15 +10,13 @@
 #include <core/strings.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmnet/assoc.h>
-
 #include <sys/socket.h>
 
 #include <condition_variable>
-#include <set>
 #include <deque>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace net {
@@ -51,7 +49,7 @@ class Server::Impl
 {
 public:
   Impl(const ServerOptions& options, store::IngestSink& sink, store::Query& query)
-    : m_options(options), m_context{m_options, sink, query, m_stopping, m_abort_at}
+      : m_options(options), m_context{m_options, sink, query, m_stopping, m_abort_at}
   {
   }
 
@@ -73,13 +71,14 @@ public:
     }
     m_listen_thread = std::thread([this] { listen(); });
     m_reaper = std::thread([this] { reap(); });
-    CF_LOG(info, "net", "listening on " << m_options.bind << ":" << m_options.port << " as "
-                                        << m_options.ae_title << " (max "
-                                        << m_options.max_associations << " associations)");
-    CF_LOG(info, "net", "access: " << describe(m_options.access)
-                                   << (m_options.allowed_peers.empty()
-                                         ? ""
-                                         : "; only allowed_peers may associate"));
+    CF_LOG(info, "net",
+           "listening on " << m_options.bind << ":" << m_options.port << " as "
+                           << m_options.ae_title << " (max " << m_options.max_associations
+                           << " associations)");
+    CF_LOG(info, "net",
+           "access: " << describe(m_options.access)
+                      << (m_options.allowed_peers.empty() ? ""
+                                                          : "; only allowed_peers may associate"));
     return {};
   }
 
@@ -92,7 +91,7 @@ public:
       }
       // The deadline first: whoever sees m_stopping reads a valid abort_at.
       const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::seconds(m_options.shutdown_grace);
+          std::chrono::steady_clock::now() + std::chrono::seconds(m_options.shutdown_grace);
       m_abort_at = deadline.time_since_epoch().count();
       m_stopping = true;
     }
@@ -160,10 +159,10 @@ private:
     {
       std::lock_guard<std::mutex> lock(m_mutex);
       if (m_busy >= m_options.max_associations) {
-        CF_LOG(warn, "net", who << ": rejected, all " << m_options.max_associations
-                                << " association slots busy");
-        reject(assoc, ASC_RESULT_REJECTEDTRANSIENT,
-               ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
+        CF_LOG(warn, "net",
+               who << ": rejected, all " << m_options.max_associations
+                   << " association slots busy");
+        reject(assoc, ASC_RESULT_REJECTEDTRANSIENT, ASC_SOURCE_SERVICEPROVIDER_PRESENTATION_RELATED,
                ASC_REASON_SP_PRES_LOCALLIMITEXCEEDED);
         return;
       }
@@ -175,8 +174,8 @@ private:
       return;
     }
     if (m_options.check_called_ae && called != m_options.ae_title) {
-      CF_LOG(warn, "net", who << ": rejected, called AE '" << called << "' is not "
-                              << m_options.ae_title);
+      CF_LOG(warn, "net",
+             who << ": rejected, called AE '" << called << "' is not " << m_options.ae_title);
       reject(assoc, ASC_RESULT_REJECTEDPERMANENT, ASC_SOURCE_SERVICEUSER,
              ASC_REASON_SU_CALLEDAETITLENOTRECOGNIZED);
       return;
@@ -196,10 +195,10 @@ private:
       ASC_destroyAssociation(&assoc);
       return;
     }
-    CF_LOG(info, "net", who << ": association accepted (called " << called << ", " << accepted
-                            << " of " << ASC_countPresentationContexts(assoc->params)
-                            << " contexts; " << grant.basis << ": "
-                            << service_list(grant.services) << ")");
+    CF_LOG(info, "net",
+           who << ": association accepted (called " << called << ", " << accepted << " of "
+               << ASC_countPresentationContexts(assoc->params) << " contexts; " << grant.basis
+               << ": " << service_list(grant.services) << ")");
     std::lock_guard<std::mutex> lock(m_mutex);
     ++m_busy;
     m_queue.push_back({assoc, socket, std::move(grant)});
@@ -256,14 +255,14 @@ private:
     m_reaper_cv.wait(lock, [this] { return m_stopping.load() || m_workers_finished; });
     while (!m_workers_finished) {
       const auto abort_at = std::chrono::steady_clock::time_point(
-        std::chrono::steady_clock::duration(m_abort_at.load()));
+          std::chrono::steady_clock::duration(m_abort_at.load()));
       if (std::chrono::steady_clock::now() >= abort_at) {
         for (const int fd : m_running) {
           ::shutdown(fd, SHUT_RDWR);
         }
         if (!m_running.empty()) {
-          CF_LOG(warn, "net", "shutdown grace over: " << m_running.size()
-                                                      << " association(s) cut off");
+          CF_LOG(warn, "net",
+                 "shutdown grace over: " << m_running.size() << " association(s) cut off");
         }
         m_reaper_cv.wait_for(lock, std::chrono::milliseconds(200));
       } else {
@@ -292,12 +291,12 @@ private:
   std::set<int> m_running; // sockets of associations being served
   bool m_workers_finished = false;
   std::deque<Queued> m_queue;
-  int m_busy = 0; // queued + running associations
+  int m_busy = 0;                   // queued + running associations
   bool m_listener_finished = false; // no more associations will be queued
 };
 
 Server::Server(const ServerOptions& options, store::IngestSink& sink, store::Query& query)
-  : m_impl(std::make_unique<Impl>(options, sink, query))
+    : m_impl(std::make_unique<Impl>(options, sink, query))
 {
 }
 

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include <net/access.hpp>
-
 #include <core/result.hpp>
+#include <net/access.hpp>
 
 #include <map>
 #include <memory>
@@ -47,11 +46,11 @@ struct ServerOptions
   int idle_timeout = 300;
   int shutdown_grace = 30;
   bool check_called_ae = false;
-  std::vector<AllowedPeer> allowed_peers; // non-empty: nobody else may associate
-  AccessPolicy access;                    // who may use which service
+  std::vector<AllowedPeer> allowed_peers;               // non-empty: nobody else may associate
+  AccessPolicy access;                                  // who may use which service
   std::map<std::string, std::string> response_charsets; // calling AE -> charset
   std::vector<Destination> destinations;
-  int move_to_unknown_caller = 0; // port; 0: an unknown C-MOVE destination is A801
+  int move_to_unknown_caller = 0;           // port; 0: an unknown C-MOVE destination is A801
   std::string fallback_charset = "GB18030"; // for undeclared non-UTF-8 queries
 };
 

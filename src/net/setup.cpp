@@ -2,7 +2,6 @@
 #include "setup.hpp"
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmnet/dul.h>
 
 #include <csignal>

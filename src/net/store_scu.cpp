@@ -3,13 +3,11 @@
 
 #include "errors.hpp"
 
+#include <core/log.hpp>
 #include <dicom/errors.hpp>
 #include <dicom/transcode.hpp>
 
-#include <core/log.hpp>
-
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmnet/scu.h>
@@ -32,7 +30,8 @@ uncompressed()
 bool
 is_uncompressed(const std::string& ts)
 {
-  return ts == UID_LittleEndianExplicitTransferSyntax || ts == UID_LittleEndianImplicitTransferSyntax
+  return ts == UID_LittleEndianExplicitTransferSyntax
+         || ts == UID_LittleEndianImplicitTransferSyntax
          || ts == UID_BigEndianExplicitTransferSyntax;
 }
 
@@ -72,9 +71,7 @@ net_error(Errc code, const std::string& detail)
 class StoreScu::Impl
 {
 public:
-  explicit Impl(const StoreTarget& target) : m_target(target)
-  {
-  }
+  explicit Impl(const StoreTarget& target) : m_target(target) {}
 
   core::Result<void> open(const std::vector<SendItem>& items)
   {
@@ -115,7 +112,8 @@ public:
     return {};
   }
 
-  core::Result<SendResult> send(const SendItem& item, const std::string& originator, std::uint16_t message_id)
+  core::Result<SendResult> send(const SendItem& item, const std::string& originator,
+                                std::uint16_t message_id)
   {
     if (!m_scu || !m_scu->isConnected()) {
       return net_error(Errc::exchange_failed, "not connected");
@@ -137,7 +135,8 @@ public:
       return core::make_error(dicom::Errc::cannot_transcode,
                               "peer accepts no usable transfer syntax for " + item.sop_class_uid);
     }
-    const auto pres_id = m_scu->findPresentationContextID(item.sop_class_uid.c_str(), target.c_str());
+    const auto pres_id =
+        m_scu->findPresentationContextID(item.sop_class_uid.c_str(), target.c_str());
     auto file = dicom::load_for_sending(item.file, target);
     if (!file) {
       return file.error();
@@ -146,15 +145,13 @@ public:
     const auto cond = m_scu->sendSTORERequest(pres_id, OFFilename(), (*file)->getDataset(), status,
                                               originator.c_str(), message_id);
     if (cond.bad()) {
-      return net_error(Errc::exchange_failed, "C-STORE of " + item.sop_instance_uid + ": " + cond.text());
+      return net_error(Errc::exchange_failed,
+                       "C-STORE of " + item.sop_instance_uid + ": " + cond.text());
     }
     return SendResult{status, target};
   }
 
-  bool connected() const
-  {
-    return m_scu && m_scu->isConnected();
-  }
+  bool connected() const { return m_scu && m_scu->isConnected(); }
 
   void close()
   {
@@ -171,14 +168,9 @@ private:
   std::unique_ptr<DcmSCU> m_scu;
 };
 
-StoreScu::StoreScu(const StoreTarget& target) : m_impl(std::make_unique<Impl>(target))
-{
-}
+StoreScu::StoreScu(const StoreTarget& target) : m_impl(std::make_unique<Impl>(target)) {}
 
-StoreScu::~StoreScu()
-{
-  m_impl->close();
-}
+StoreScu::~StoreScu() { m_impl->close(); }
 
 std::vector<std::vector<SendItem>>
 StoreScu::batches(const std::vector<SendItem>& items)

@@ -36,7 +36,7 @@ struct SendItem
 
 struct SendResult
 {
-  std::uint16_t status = 0;  // the peer's C-STORE response status
+  std::uint16_t status = 0;        // the peer's C-STORE response status
   std::string transfer_syntax_uid; // what was sent
 };
 
@@ -60,8 +60,7 @@ public:
   // Send one instance. An error means nothing was stored (network failure,
   // no acceptable context, cannot transcode); the peer's failure statuses
   // come back as a SendResult.
-  core::Result<SendResult> send(const SendItem& item,
-                                const std::string& move_originator_ae = "",
+  core::Result<SendResult> send(const SendItem& item, const std::string& move_originator_ae = "",
                                 std::uint16_t move_originator_message_id = 0);
 
   bool connected() const;

@@ -14,7 +14,7 @@ namespace source {
 namespace fs = std::filesystem;
 
 Job::Job(store::IngestSink& sink, std::string module, fs::path out)
-  : m_sink(sink), m_module(std::move(module)), m_out(std::move(out))
+    : m_sink(sink), m_module(std::move(module)), m_out(std::move(out))
 {
 }
 
@@ -191,9 +191,9 @@ std::string
 safe_name(const std::string& name, const std::string& fallback)
 {
   static const std::pair<char, const char*> k_lookalikes[] = {
-    {':', "\xEF\xBC\x9A"}, {'*', "\xEF\xBC\x8A"}, {'?', "\xEF\xBC\x9F"},
-    {'"', "'"},            {'|', "\xEF\xBD\x9C"}, {'<', "\xEF\xBC\x9C"},
-    {'>', "\xEF\xBC\x9E"}, {'/', "\xEF\xBC\x8F"}, {'\\', "\xEF\xBC\xBC"},
+      {':', "\xEF\xBC\x9A"},  {'*', "\xEF\xBC\x8A"}, {'?', "\xEF\xBC\x9F"}, {'"', "'"},
+      {'|', "\xEF\xBD\x9C"},  {'<', "\xEF\xBC\x9C"}, {'>', "\xEF\xBC\x9E"}, {'/', "\xEF\xBC\x8F"},
+      {'\\', "\xEF\xBC\xBC"},
   };
   std::string out;
   for (const char c : core::sanitize_utf8(core::trim(name))) {
@@ -217,10 +217,9 @@ safe_name(const std::string& name, const std::string& fallback)
     out.resize(cut);
   }
   const auto upper = core::to_upper_ascii(out.substr(0, out.find('.')));
-  static const char* const k_devices[] = {"CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3",
-                                          "COM4", "COM5", "COM6", "COM7", "COM8", "COM9", "LPT1",
-                                          "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8",
-                                          "LPT9"};
+  static const char* const k_devices[] = {
+      "CON",  "PRN",  "AUX",  "NUL",  "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7",
+      "COM8", "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9"};
   for (const auto* d : k_devices) {
     if (upper == d) {
       out = "_" + out;
@@ -240,7 +239,7 @@ study_folder(const ExportName& name)
     }
   }
   return safe_name(safe_name(name.patient, "Unknown") + "-" + safe_name(name.exam, "Study") + "-"
-                     + safe_name(date, "0"),
+                       + safe_name(date, "0"),
                    "Study");
 }
 
@@ -249,8 +248,9 @@ series_folder(const ExportName& name)
 {
   const auto description = safe_name(name.series_description, "");
   if (name.series_number) {
-    return description.empty() ? std::to_string(*name.series_number)
-                               : safe_name(std::to_string(*name.series_number) + "-" + description, "Unnamed");
+    return description.empty()
+               ? std::to_string(*name.series_number)
+               : safe_name(std::to_string(*name.series_number) + "-" + description, "Unnamed");
   }
   return description.empty() ? "Unnamed" : description;
 }

@@ -37,10 +37,10 @@ public:
   struct Counters
   {
     long series = 0;
-    long instances = 0;    // known so far
+    long instances = 0; // known so far
     long stored = 0;
-    long already = 0;      // stored before (resume) or duplicate
-    long skipped = 0;      // not DICOM (pseudo images, screenshots)
+    long already = 0; // stored before (resume) or duplicate
+    long skipped = 0; // not DICOM (pseudo images, screenshots)
     long failed = 0;
     std::uint64_t bytes = 0; // downloaded
   };

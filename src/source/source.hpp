@@ -3,9 +3,8 @@
 
 #include "job.hpp"
 
-#include <store/ingest.hpp>
-
 #include <core/result.hpp>
+#include <store/ingest.hpp>
 
 #include <functional>
 #include <map>
@@ -25,9 +24,9 @@ using Options = std::map<std::string, std::string>; // the module's config secti
 
 struct Request
 {
-  std::string url;      // the share link as the user pasted it
-  std::string password; // empty if the viewer needs none
-  bool raw = false;     // prefer native pixels over JPEG 2000 (Hinacom)
+  std::string url;       // the share link as the user pasted it
+  std::string password;  // empty if the viewer needs none
+  bool raw = false;      // prefer native pixels over JPEG 2000 (Hinacom)
   std::string study_uid; // DICOMweb: the study to fetch
 };
 
@@ -63,7 +62,7 @@ public:
 struct Platform
 {
   std::string name;
-  std::string url_forms; // for --list-platforms and the README
+  std::string url_forms;                               // for --list-platforms and the README
   std::function<bool(const std::string& url)> accepts; // must not touch the network
   std::function<std::unique_ptr<Source>(const Options&)> make;
 };
@@ -75,6 +74,6 @@ const Platform* find_platform(const std::string& url);
 
 } // namespace source
 
-template<> struct std::is_error_code_enum<source::Errc> : std::true_type
+template <> struct std::is_error_code_enum<source::Errc> : std::true_type
 {
 };

@@ -5,12 +5,11 @@
 
 #include <http/content.hpp>
 
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
-
-#include <fcntl.h>
-#include <unistd.h>
 
 namespace source {
 
@@ -84,8 +83,7 @@ picture_kind(std::string_view body)
 
 void
 fetch_whole_file(const std::function<core::Result<http::Response>(http::Expect)>& send,
-                 store::IngestSink& sink, Job& job, const std::string& what,
-                 const ExportName& name,
+                 store::IngestSink& sink, Job& job, const std::string& what, const ExportName& name,
                  const std::function<core::Error(const core::Error&)>& map_error)
 {
   auto resp = send(http::Expect::any);

@@ -3,9 +3,8 @@
 
 #include "job.hpp"
 
-#include <http/client.hpp>
-
 #include <core/result.hpp>
+#include <http/client.hpp>
 
 #include <functional>
 #include <string>
@@ -36,9 +35,9 @@ core::Result<void> write_file(const std::filesystem::path& file, std::string_vie
 // requested again expecting DICOM, so the client's retries apply to HTML
 // error pages and cut bodies. Failures are counted on `job` with `what` and
 // the error mapped by `map_error`; the store's own parse checks the file.
-void fetch_whole_file(const std::function<core::Result<http::Response>(http::Expect)>& send,
-                      store::IngestSink& sink, Job& job, const std::string& what,
-                      const ExportName& name,
-                      const std::function<core::Error(const core::Error&)>& map_error = status_error);
+void
+fetch_whole_file(const std::function<core::Result<http::Response>(http::Expect)>& send,
+                 store::IngestSink& sink, Job& job, const std::string& what, const ExportName& name,
+                 const std::function<core::Error(const core::Error&)>& map_error = status_error);
 
 } // namespace source

@@ -47,7 +47,7 @@ Store::check(bool repair)
   CheckReport report;
   std::unordered_map<std::string, std::string> by_path; // relative path -> SOP UID
   if (auto r = m_index->for_each_file(
-        [&](const std::string& sop, const std::string& rel) { by_path.emplace(rel, sop); });
+          [&](const std::string& sop, const std::string& rel) { by_path.emplace(rel, sop); });
       !r) {
     return r.error();
   }
@@ -55,8 +55,8 @@ Store::check(bool repair)
 
   const auto objects = root() / "objects";
   std::error_code ec;
-  for (auto it = fs::recursive_directory_iterator(objects, ec); !ec && it != fs::recursive_directory_iterator();
-       it.increment(ec)) {
+  for (auto it = fs::recursive_directory_iterator(objects, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file()) {
       continue;
     }

@@ -2,6 +2,7 @@
 // The store API's error categories: cf_store_api, linked by every folder
 // that sees the store only through ingest.hpp, query.hpp and find.hpp.
 #include "errors.hpp"
+
 #include "find.hpp"
 
 #include <core/error_category.hpp>

@@ -19,6 +19,6 @@ std::error_code make_error_code(Errc e);
 
 } // namespace store
 
-template<> struct std::is_error_code_enum<store::Errc> : std::true_type
+template <> struct std::is_error_code_enum<store::Errc> : std::true_type
 {
 };

@@ -7,12 +7,12 @@
 #include <core/log.hpp>
 #include <core/strings.hpp>
 
-#include <openssl/evp.h>
-
-#include <cerrno>
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <sys/file.h>
 #include <unistd.h>
+
+#include <cerrno>
 
 namespace store {
 
@@ -104,12 +104,14 @@ FileStore::open(const fs::path& root, bool sync)
       std::error_code rm_ec;
       const auto n = fs::remove_all(entry.path(), rm_ec);
       if (n > 1) {
-        CF_LOG(info, "store", "removed " << n - 1 << " unfinished spool files of an earlier process");
+        CF_LOG(info, "store",
+               "removed " << n - 1 << " unfinished spool files of an earlier process");
       }
     }
   }
   static std::atomic<unsigned> s_instance{0};
-  store->m_spool = root / "spool" / (std::to_string(::getpid()) + "-" + std::to_string(s_instance++));
+  store->m_spool =
+      root / "spool" / (std::to_string(::getpid()) + "-" + std::to_string(s_instance++));
   if (auto r = core::fs::make_dirs(store->m_spool); !r) {
     return r.error();
   }

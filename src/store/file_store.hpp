@@ -25,29 +25,18 @@ public:
   // spool folders of processes that are gone. `crashed_before` tells whether
   // a previous process left without closing the store.
   // `sync`: fsync files and folders (see store::Options::sync).
-  static core::Result<std::unique_ptr<FileStore>> open(const std::filesystem::path& root, bool sync);
+  static core::Result<std::unique_ptr<FileStore>> open(const std::filesystem::path& root,
+                                                       bool sync);
   ~FileStore();
 
-  const std::filesystem::path& root() const
-  {
-    return m_root;
-  }
-  bool sync() const
-  {
-    return m_sync;
-  }
-  bool crashed_before() const
-  {
-    return m_crashed_before;
-  }
+  const std::filesystem::path& root() const { return m_root; }
+  bool sync() const { return m_sync; }
+  bool crashed_before() const { return m_crashed_before; }
 
   // "objects/ab/<hash>.dcm" for `sop_uid`.
   static std::string relative_path_for(const std::string& sop_uid);
 
-  std::filesystem::path absolute(const std::string& relative) const
-  {
-    return m_root / relative;
-  }
+  std::filesystem::path absolute(const std::string& relative) const { return m_root / relative; }
 
   // A fresh, unused file name in this process's spool folder.
   std::filesystem::path spool_path();

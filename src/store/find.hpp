@@ -63,11 +63,11 @@ struct FindResult
 
 // What was wrong with a request, for the failure status and its comment.
 enum class FindErrc {
-  bad_level = 1,     // level unknown or not allowed in this model
-  bad_unique_key,    // a unique key above the level missing, listed or wildcarded
-  bad_value,         // a value that cannot be matched (malformed range, ...)
-  missing_level,     // no QueryRetrieveLevel (0008,0052)
-  bad_charset,       // SpecificCharacterSet of the identifier cannot be decoded
+  bad_level = 1,  // level unknown or not allowed in this model
+  bad_unique_key, // a unique key above the level missing, listed or wildcarded
+  bad_value,      // a value that cannot be matched (malformed range, ...)
+  missing_level,  // no QueryRetrieveLevel (0008,0052)
+  bad_charset,    // SpecificCharacterSet of the identifier cannot be decoded
 };
 
 const std::error_category& find_error_category();
@@ -84,6 +84,6 @@ struct RetrieveItem
 
 } // namespace store
 
-template<> struct std::is_error_code_enum<store::FindErrc> : std::true_type
+template <> struct std::is_error_code_enum<store::FindErrc> : std::true_type
 {
 };

@@ -35,71 +35,72 @@ struct Attribute
 
 // Aliases: p patients, st studies, s series, i instances.
 constexpr const char* k_institution_of_study =
-  "(SELECT institution_name FROM series WHERE study_fk = st.id AND institution_name != '' LIMIT 1)";
-constexpr const char* k_performing_of_study =
-  "(SELECT performing_physician FROM series WHERE study_fk = st.id AND performing_physician != '' "
-  "LIMIT 1)";
-constexpr const char* k_modalities_of_study =
-  "(SELECT group_concat(m, '\\') FROM (SELECT DISTINCT modality AS m FROM series WHERE study_fk = "
-  "st.id AND modality != '' ORDER BY m))";
+    "(SELECT institution_name FROM series WHERE study_fk = st.id AND institution_name != '' LIMIT "
+    "1)";
+constexpr const char* k_performing_of_study = "(SELECT performing_physician FROM series WHERE "
+                                              "study_fk = st.id AND performing_physician != '' "
+                                              "LIMIT 1)";
+constexpr const char* k_modalities_of_study = "(SELECT group_concat(m, '\\') FROM (SELECT DISTINCT "
+                                              "modality AS m FROM series WHERE study_fk = "
+                                              "st.id AND modality != '' ORDER BY m))";
 constexpr const char* k_sop_classes_of_study =
-  "(SELECT group_concat(c, '\\') FROM (SELECT DISTINCT i2.sop_class_uid AS c FROM instances i2 "
-  "JOIN series s2 ON s2.id = i2.series_fk WHERE s2.study_fk = st.id ORDER BY c))";
+    "(SELECT group_concat(c, '\\') FROM (SELECT DISTINCT i2.sop_class_uid AS c FROM instances i2 "
+    "JOIN series s2 ON s2.id = i2.series_fk WHERE s2.study_fk = st.id ORDER BY c))";
 
 const Attribute k_attributes[] = {
-  // Patient (PS3.4 C.6.1.1.2)
-  {0x00100010, Level::patient, Kind::pn, "p.patient_name", "p.name_"},
-  {0x00100020, Level::patient, Kind::text, "p.patient_id"},
-  {0x00100021, Level::patient, Kind::text, "p.issuer_of_patient_id"},
-  {0x00100030, Level::patient, Kind::date, "p.birth_date"},
-  {0x00100040, Level::patient, Kind::text, "p.sex"},
-  {0x00201200, Level::patient, Kind::count, "p.num_studies"},
-  {0x00201202, Level::patient, Kind::count, "p.num_series"},
-  {0x00201204, Level::patient, Kind::count, "p.num_instances"},
-  // Study (C.6.1.1.3)
-  {0x0020000D, Level::study, Kind::uid, "st.study_uid"},
-  {0x00080020, Level::study, Kind::date, "st.study_date"},
-  {0x00080030, Level::study, Kind::time, "st.study_time"},
-  {0x00080050, Level::study, Kind::text, "st.accession_number"},
-  {0x00200010, Level::study, Kind::text, "st.study_id"},
-  {0x00081030, Level::study, Kind::text, "st.description"},
-  {0x00080090, Level::study, Kind::pn_combined, "st.referring_physician", "st.referring_norm"},
-  {0x00101010, Level::study, Kind::text, "st.patient_age"},
-  {0x00080061, Level::study, Kind::modalities, k_modalities_of_study},
-  // Horos sends Modality at STUDY level and means ModalitiesInStudy.
-  {0x00080060, Level::study, Kind::modalities, k_modalities_of_study},
-  {0x00080062, Level::study, Kind::sop_classes, k_sop_classes_of_study},
-  {0x00201206, Level::study, Kind::count, "st.num_series"},
-  {0x00201208, Level::study, Kind::count, "st.num_instances"},
-  {0x00080080, Level::study, Kind::text, k_institution_of_study},
-  {0x00081050, Level::study, Kind::text, k_performing_of_study},
-  // Series (C.6.1.1.4)
-  {0x0020000E, Level::series, Kind::uid, "s.series_uid"},
-  {0x00080060, Level::series, Kind::text, "s.modality"},
-  {0x00200011, Level::series, Kind::integer, "s.series_number"},
-  {0x0008103E, Level::series, Kind::text, "s.description"},
-  {0x00080021, Level::series, Kind::date, "s.series_date"},
-  {0x00080031, Level::series, Kind::time, "s.series_time"},
-  {0x00180015, Level::series, Kind::text, "s.body_part"},
-  {0x00081050, Level::series, Kind::pn_combined, "s.performing_physician", "s.performing_norm"},
-  {0x00080080, Level::series, Kind::text, "s.institution_name"},
-  {0x00181030, Level::series, Kind::text, "s.protocol_name"},
-  {0x00081010, Level::series, Kind::text, "s.station_name"},
-  {0x00080070, Level::series, Kind::text, "s.manufacturer"},
-  {0x00201209, Level::series, Kind::count, "s.num_instances"},
-  // Composite object instance (C.6.1.1.5)
-  {0x00080018, Level::image, Kind::uid, "i.sop_uid"},
-  {0x00080016, Level::image, Kind::uid, "i.sop_class_uid"},
-  {0x00200013, Level::image, Kind::integer, "i.instance_number"},
-  {0x00080012, Level::image, Kind::date, "i.creation_date"},
-  {0x00080013, Level::image, Kind::time, "i.creation_time"},
-  {0x00080023, Level::image, Kind::date, "i.content_date"},
-  {0x00080033, Level::image, Kind::time, "i.content_time"},
-  {0x00204000, Level::image, Kind::text, "i.image_comments"},
-  {0x00280008, Level::image, Kind::integer, "i.number_of_frames"},
-  {0x00280010, Level::image, Kind::integer, "i.rows"},
-  {0x00280011, Level::image, Kind::integer, "i.columns"},
-  {0x00083002, Level::image, Kind::uid, "i.transfer_syntax"},
+    // Patient (PS3.4 C.6.1.1.2)
+    {0x00100010, Level::patient, Kind::pn, "p.patient_name", "p.name_"},
+    {0x00100020, Level::patient, Kind::text, "p.patient_id"},
+    {0x00100021, Level::patient, Kind::text, "p.issuer_of_patient_id"},
+    {0x00100030, Level::patient, Kind::date, "p.birth_date"},
+    {0x00100040, Level::patient, Kind::text, "p.sex"},
+    {0x00201200, Level::patient, Kind::count, "p.num_studies"},
+    {0x00201202, Level::patient, Kind::count, "p.num_series"},
+    {0x00201204, Level::patient, Kind::count, "p.num_instances"},
+    // Study (C.6.1.1.3)
+    {0x0020000D, Level::study, Kind::uid, "st.study_uid"},
+    {0x00080020, Level::study, Kind::date, "st.study_date"},
+    {0x00080030, Level::study, Kind::time, "st.study_time"},
+    {0x00080050, Level::study, Kind::text, "st.accession_number"},
+    {0x00200010, Level::study, Kind::text, "st.study_id"},
+    {0x00081030, Level::study, Kind::text, "st.description"},
+    {0x00080090, Level::study, Kind::pn_combined, "st.referring_physician", "st.referring_norm"},
+    {0x00101010, Level::study, Kind::text, "st.patient_age"},
+    {0x00080061, Level::study, Kind::modalities, k_modalities_of_study},
+    // Horos sends Modality at STUDY level and means ModalitiesInStudy.
+    {0x00080060, Level::study, Kind::modalities, k_modalities_of_study},
+    {0x00080062, Level::study, Kind::sop_classes, k_sop_classes_of_study},
+    {0x00201206, Level::study, Kind::count, "st.num_series"},
+    {0x00201208, Level::study, Kind::count, "st.num_instances"},
+    {0x00080080, Level::study, Kind::text, k_institution_of_study},
+    {0x00081050, Level::study, Kind::text, k_performing_of_study},
+    // Series (C.6.1.1.4)
+    {0x0020000E, Level::series, Kind::uid, "s.series_uid"},
+    {0x00080060, Level::series, Kind::text, "s.modality"},
+    {0x00200011, Level::series, Kind::integer, "s.series_number"},
+    {0x0008103E, Level::series, Kind::text, "s.description"},
+    {0x00080021, Level::series, Kind::date, "s.series_date"},
+    {0x00080031, Level::series, Kind::time, "s.series_time"},
+    {0x00180015, Level::series, Kind::text, "s.body_part"},
+    {0x00081050, Level::series, Kind::pn_combined, "s.performing_physician", "s.performing_norm"},
+    {0x00080080, Level::series, Kind::text, "s.institution_name"},
+    {0x00181030, Level::series, Kind::text, "s.protocol_name"},
+    {0x00081010, Level::series, Kind::text, "s.station_name"},
+    {0x00080070, Level::series, Kind::text, "s.manufacturer"},
+    {0x00201209, Level::series, Kind::count, "s.num_instances"},
+    // Composite object instance (C.6.1.1.5)
+    {0x00080018, Level::image, Kind::uid, "i.sop_uid"},
+    {0x00080016, Level::image, Kind::uid, "i.sop_class_uid"},
+    {0x00200013, Level::image, Kind::integer, "i.instance_number"},
+    {0x00080012, Level::image, Kind::date, "i.creation_date"},
+    {0x00080013, Level::image, Kind::time, "i.creation_time"},
+    {0x00080023, Level::image, Kind::date, "i.content_date"},
+    {0x00080033, Level::image, Kind::time, "i.content_time"},
+    {0x00204000, Level::image, Kind::text, "i.image_comments"},
+    {0x00280008, Level::image, Kind::integer, "i.number_of_frames"},
+    {0x00280010, Level::image, Kind::integer, "i.rows"},
+    {0x00280011, Level::image, Kind::integer, "i.columns"},
+    {0x00083002, Level::image, Kind::uid, "i.transfer_syntax"},
 };
 
 constexpr std::uint32_t k_patient_id = 0x00100020;
@@ -175,9 +176,7 @@ normalise_pn_group(std::string_view group)
 class Builder
 {
 public:
-  explicit Builder(Statement& st) : m_st(st)
-  {
-  }
+  explicit Builder(Statement& st) : m_st(st) {}
 
   std::string param(std::string value)
   {
@@ -365,12 +364,14 @@ public:
     return t + "999999";
   }
 
-  core::Result<std::string> range_match(const std::string& expr, const std::string& value, bool time)
+  core::Result<std::string> range_match(const std::string& expr, const std::string& value,
+                                        bool time)
   {
     const auto dash = value.find('-');
     if (dash == std::string::npos) {
       if (has_wildcard(value)) {
-        return core::make_error(FindErrc::bad_value, "wildcards are not allowed in dates and times");
+        return core::make_error(FindErrc::bad_value,
+                                "wildcards are not allowed in dates and times");
       }
       if (time) {
         // A single time matches the whole unit it names ("1015" = 10:15:xx).
@@ -520,7 +521,7 @@ check_unique_keys(const FindRequest& r, bool& relaxed)
     if (!r.relational && (k->value.find('\\') != std::string::npos || has_wildcard(k->value))) {
       return core::make_error(FindErrc::bad_unique_key,
                               std::string(a.name)
-                                + " must be a single value (relational queries not negotiated)");
+                                  + " must be a single value (relational queries not negotiated)");
     }
   }
   return {};
@@ -622,15 +623,18 @@ build_retrieve(const FindRequest& request)
       has_level_key = true;
     }
     const auto* a = find_attribute(tag, Level::image, Model::patient_root);
-    auto cond = tag == k_patient_id ? core::Result<std::string>(b.text_match(a->expr, std::string(core::trim(k->value))))
-                                    : b.match(*a, std::string(core::trim(k->value)), request.model);
+    auto cond =
+        tag == k_patient_id
+            ? core::Result<std::string>(b.text_match(a->expr, std::string(core::trim(k->value))))
+            : b.match(*a, std::string(core::trim(k->value)), request.model);
     if (!cond) {
       return cond.error();
     }
     where += (where.empty() ? " WHERE " : " AND ") + *cond;
   }
   if (!has_level_key) {
-    return core::make_error(FindErrc::bad_unique_key, "the unique key of the retrieve level is missing");
+    return core::make_error(FindErrc::bad_unique_key,
+                            "the unique key of the retrieve level is missing");
   }
   st.text = std::string("SELECT i.sop_class_uid, i.sop_uid, i.transfer_syntax, i.path FROM ")
             + from_clause(Level::image) + where + " ORDER BY s.id, " + order_clause(Level::image);

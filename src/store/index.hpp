@@ -42,8 +42,8 @@ public:
   // Index one instance; patient, study and series rows are created from its
   // attributes when new (first instance wins). already_indexed if the SOP
   // Instance UID is present (nothing changes).
-  virtual core::Result<AddOutcome>
-  add(const dicom::InstanceInfo& info, const StoredFile& file, const Origin& origin) = 0;
+  virtual core::Result<AddOutcome> add(const dicom::InstanceInfo& info, const StoredFile& file,
+                                       const Origin& origin) = 0;
 
   // Remove one instance, and its series, study and patient when they become
   // empty. False if it was not indexed.
@@ -51,15 +51,16 @@ public:
 
   // remove() then add() in one transaction: on failure the old row (if any)
   // is still there. True if an old row was replaced.
-  virtual core::Result<bool>
-  replace(const dicom::InstanceInfo& info, const StoredFile& file, const Origin& origin) = 0;
+  virtual core::Result<bool> replace(const dicom::InstanceInfo& info, const StoredFile& file,
+                                     const Origin& origin) = 0;
 
   // Deletion, step 1 (Store::remove): in one transaction, remove every
   // instance of the study, series or instance (`level`, `uid`), with series,
   // studies and patients that become empty, and record a tombstone for each.
   // Returns the tombstones (empty if nothing matched). Level::patient is
   // refused (bad_unique_key): a PatientID is not unique across issuers.
-  virtual core::Result<std::vector<Tombstone>> remove_entity(Level level, const std::string& uid) = 0;
+  virtual core::Result<std::vector<Tombstone>> remove_entity(Level level,
+                                                             const std::string& uid) = 0;
   // Tombstones whose files may still exist (an interrupted delete).
   virtual core::Result<std::vector<Tombstone>> tombstones() = 0;
   // Deletion, step 3: the files are gone.

@@ -36,8 +36,8 @@ struct Ingested
   std::string study_instance_uid;
   std::string series_instance_uid;
   std::string modality;
-  bool duplicate = false; // already stored; the new copy was discarded
-  bool replaced = false;  // already stored; replaced by the new copy (policy replace)
+  bool duplicate = false;   // already stored; the new copy was discarded
+  bool replaced = false;    // already stored; replaced by the new copy (policy replace)
   std::string charset_note; // non-empty if text needed a charset fallback
 };
 
@@ -57,8 +57,7 @@ public:
   // instance is stored. Errors: dicom::Errc (not_dicom, malformed,
   // missing_uid, uid_mismatch), store::Errc (duplicate_rejected, disk_full,
   // io_failed, index_failed).
-  virtual core::Result<Ingested> ingest(const std::filesystem::path& file,
-                                        const Origin& origin,
+  virtual core::Result<Ingested> ingest(const std::filesystem::path& file, const Origin& origin,
                                         const Claimed& claimed = {}) = 0;
 
   // True if the SOP instance is already stored (sources skip it: resume).

@@ -143,10 +143,10 @@ END;
 // Columns added after schema 1, as (table, column, definition); added to an
 // existing index at open when missing.
 const ColumnAddition k_added_columns[] = {
-  // cloudfilm protect: never recycled (storage.when_full: recycle).
-  {"studies", "protected", "INTEGER NOT NULL DEFAULT 0"},
-  // When an instance of the study was last stored: the recycling order.
-  {"studies", "last_stored_at", "TEXT NOT NULL DEFAULT ''"},
+    // cloudfilm protect: never recycled (storage.when_full: recycle).
+    {"studies", "protected", "INTEGER NOT NULL DEFAULT 0"},
+    // When an instance of the study was last stored: the recycling order.
+    {"studies", "last_stored_at", "TEXT NOT NULL DEFAULT ''"},
 };
 const std::size_t k_added_column_count = sizeof(k_added_columns) / sizeof(k_added_columns[0]);
 

@@ -4,12 +4,10 @@
 #include "index.hpp"
 #include "schema.hpp"
 
-#include <dicom/person_name.hpp>
-
-#include <core/strings.hpp>
-
 #include <core/sqlite.hpp>
+#include <core/strings.hpp>
 #include <core/time.hpp>
+#include <dicom/person_name.hpp>
 
 #include <map>
 #include <mutex>
@@ -18,7 +16,6 @@
 namespace store {
 
 namespace {
-
 
 using core::sqlite::Resetter;
 using core::sqlite::Stmt;
@@ -48,7 +45,7 @@ class SqliteIndex final : public Index
 {
 public:
   SqliteIndex(const std::filesystem::path& file, std::filesystem::path root)
-    : m_db(file), m_root(std::move(root))
+      : m_db(file), m_root(std::move(root))
   {
     m_db.exec(k_index_schema);
     for (std::size_t i = 0; i < k_added_column_count; ++i) {
@@ -59,9 +56,9 @@ public:
         present = present || info.text(1) == c.column;
       }
       if (!present) {
-        m_db.exec((std::string("ALTER TABLE ") + c.table + " ADD COLUMN " + c.column + " "
-                   + c.definition)
-                    .c_str());
+        m_db.exec(
+            (std::string("ALTER TABLE ") + c.table + " ADD COLUMN " + c.column + " " + c.definition)
+                .c_str());
       }
     }
   }
@@ -79,7 +76,8 @@ public:
     }
   }
 
-  core::Result<std::optional<std::string>> oldest_unprotected_study(const std::string& except) override
+  core::Result<std::optional<std::string>>
+  oldest_unprotected_study(const std::string& except) override
   {
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
@@ -109,8 +107,8 @@ public:
     }
   }
 
-  core::Result<AddOutcome>
-  add(const dicom::InstanceInfo& info, const StoredFile& file, const Origin& origin) override
+  core::Result<AddOutcome> add(const dicom::InstanceInfo& info, const StoredFile& file,
+                               const Origin& origin) override
   {
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
@@ -136,8 +134,8 @@ public:
     }
   }
 
-  core::Result<bool>
-  replace(const dicom::InstanceInfo& info, const StoredFile& file, const Origin& origin) override
+  core::Result<bool> replace(const dicom::InstanceInfo& info, const StoredFile& file,
+                             const Origin& origin) override
   {
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
@@ -166,11 +164,12 @@ public:
       core::sqlite::Transaction tx(m_db);
       std::vector<Tombstone> gone;
       {
-        Stmt q(m_db.handle(), (std::string("SELECT i.sop_uid, i.path FROM instances i JOIN series s ON "
-                                           "s.id = i.series_fk JOIN studies st ON st.id = "
-                                           "s.study_fk WHERE ")
-                               + column + " = ?")
-                                .c_str());
+        Stmt q(m_db.handle(),
+               (std::string("SELECT i.sop_uid, i.path FROM instances i JOIN series s ON "
+                            "s.id = i.series_fk JOIN studies st ON st.id = "
+                            "s.study_fk WHERE ")
+                + column + " = ?")
+                   .c_str());
         q.bind(1, uid);
         while (q.step()) {
           gone.push_back({q.text(0), q.text(1)});
@@ -242,34 +241,35 @@ public:
   core::Result<long> check_counters(bool repair) override
   {
     static constexpr const char* k_checks[][2] = {
-      {"SELECT count(*) FROM series s WHERE num_instances != "
-       "(SELECT count(*) FROM instances WHERE series_fk = s.id)",
-       "UPDATE series SET num_instances = (SELECT count(*) FROM instances WHERE series_fk = "
-       "series.id)"},
-      {"SELECT count(*) FROM studies st WHERE num_series != (SELECT count(*) FROM series WHERE "
-       "study_fk = st.id) OR num_instances != (SELECT count(*) FROM instances i JOIN series s ON "
-       "s.id = i.series_fk WHERE s.study_fk = st.id)",
-       "UPDATE studies SET num_series = (SELECT count(*) FROM series WHERE study_fk = studies.id), "
-       "num_instances = (SELECT count(*) FROM instances i JOIN series s ON s.id = i.series_fk "
-       "WHERE s.study_fk = studies.id)"},
-      {"SELECT count(*) FROM patients p WHERE num_studies != (SELECT count(*) FROM studies WHERE "
-       "patient_fk = p.id) OR num_series != (SELECT count(*) FROM series s JOIN studies st ON "
-       "st.id = s.study_fk WHERE st.patient_fk = p.id) OR num_instances != (SELECT count(*) FROM "
-       "instances i JOIN series s ON s.id = i.series_fk JOIN studies st ON st.id = s.study_fk "
-       "WHERE st.patient_fk = p.id)",
-       "UPDATE patients SET num_studies = (SELECT count(*) FROM studies WHERE patient_fk = "
-       "patients.id), num_series = (SELECT count(*) FROM series s JOIN studies st ON st.id = "
-       "s.study_fk WHERE st.patient_fk = patients.id), num_instances = (SELECT count(*) FROM "
-       "instances i JOIN series s ON s.id = i.series_fk JOIN studies st ON st.id = s.study_fk "
-       "WHERE st.patient_fk = patients.id)"},
-      {"SELECT (SELECT count(*) FROM series s WHERE NOT EXISTS (SELECT 1 FROM instances WHERE "
-       "series_fk = s.id)) + (SELECT count(*) FROM studies st WHERE NOT EXISTS (SELECT 1 FROM "
-       "series WHERE study_fk = st.id)) + (SELECT count(*) FROM patients p WHERE NOT EXISTS "
-       "(SELECT 1 FROM studies WHERE patient_fk = p.id))",
-       "DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM instances WHERE series_fk = "
-       "series.id); DELETE FROM studies WHERE NOT EXISTS (SELECT 1 FROM series WHERE study_fk = "
-       "studies.id); DELETE FROM patients WHERE NOT EXISTS (SELECT 1 FROM studies WHERE "
-       "patient_fk = patients.id)"},
+        {"SELECT count(*) FROM series s WHERE num_instances != "
+         "(SELECT count(*) FROM instances WHERE series_fk = s.id)",
+         "UPDATE series SET num_instances = (SELECT count(*) FROM instances WHERE series_fk = "
+         "series.id)"},
+        {"SELECT count(*) FROM studies st WHERE num_series != (SELECT count(*) FROM series WHERE "
+         "study_fk = st.id) OR num_instances != (SELECT count(*) FROM instances i JOIN series s ON "
+         "s.id = i.series_fk WHERE s.study_fk = st.id)",
+         "UPDATE studies SET num_series = (SELECT count(*) FROM series WHERE study_fk = "
+         "studies.id), "
+         "num_instances = (SELECT count(*) FROM instances i JOIN series s ON s.id = i.series_fk "
+         "WHERE s.study_fk = studies.id)"},
+        {"SELECT count(*) FROM patients p WHERE num_studies != (SELECT count(*) FROM studies WHERE "
+         "patient_fk = p.id) OR num_series != (SELECT count(*) FROM series s JOIN studies st ON "
+         "st.id = s.study_fk WHERE st.patient_fk = p.id) OR num_instances != (SELECT count(*) FROM "
+         "instances i JOIN series s ON s.id = i.series_fk JOIN studies st ON st.id = s.study_fk "
+         "WHERE st.patient_fk = p.id)",
+         "UPDATE patients SET num_studies = (SELECT count(*) FROM studies WHERE patient_fk = "
+         "patients.id), num_series = (SELECT count(*) FROM series s JOIN studies st ON st.id = "
+         "s.study_fk WHERE st.patient_fk = patients.id), num_instances = (SELECT count(*) FROM "
+         "instances i JOIN series s ON s.id = i.series_fk JOIN studies st ON st.id = s.study_fk "
+         "WHERE st.patient_fk = patients.id)"},
+        {"SELECT (SELECT count(*) FROM series s WHERE NOT EXISTS (SELECT 1 FROM instances WHERE "
+         "series_fk = s.id)) + (SELECT count(*) FROM studies st WHERE NOT EXISTS (SELECT 1 FROM "
+         "series WHERE study_fk = st.id)) + (SELECT count(*) FROM patients p WHERE NOT EXISTS "
+         "(SELECT 1 FROM studies WHERE patient_fk = p.id))",
+         "DELETE FROM series WHERE NOT EXISTS (SELECT 1 FROM instances WHERE series_fk = "
+         "series.id); DELETE FROM studies WHERE NOT EXISTS (SELECT 1 FROM series WHERE study_fk = "
+         "studies.id); DELETE FROM patients WHERE NOT EXISTS (SELECT 1 FROM studies WHERE "
+         "patient_fk = patients.id)"},
     };
     std::lock_guard<std::mutex> lock(m_mutex);
     try {
@@ -452,25 +452,25 @@ private:
       ON CONFLICT(sop_uid) DO NOTHING)SQL");
     Resetter r{ins};
     ins.bind(1, series)
-      .bind(2, info.sop_instance_uid)
-      .bind(3, info.sop_class_uid)
-      .bind(4, info.instance_number)
-      .bind(5, info.transfer_syntax_uid)
-      .bind(6, file.relative_path)
-      .bind(7, static_cast<std::int64_t>(file.size))
-      .bind(8, info.instance_creation_date)
-      .bind(9, info.instance_creation_time)
-      .bind(10, info.content_date)
-      .bind(11, info.content_time)
-      .bind(12, info.image_comments)
-      .bind(13, info.number_of_frames)
-      .bind(14, info.rows)
-      .bind(15, info.columns)
-      .bind(16, info.specific_character_set)
-      .bind(17, info.charset_note)
-      .bind(18, std::string(origin_name(origin.kind)))
-      .bind(19, origin.peer)
-      .bind(20, core::utc_timestamp());
+        .bind(2, info.sop_instance_uid)
+        .bind(3, info.sop_class_uid)
+        .bind(4, info.instance_number)
+        .bind(5, info.transfer_syntax_uid)
+        .bind(6, file.relative_path)
+        .bind(7, static_cast<std::int64_t>(file.size))
+        .bind(8, info.instance_creation_date)
+        .bind(9, info.instance_creation_time)
+        .bind(10, info.content_date)
+        .bind(11, info.content_time)
+        .bind(12, info.image_comments)
+        .bind(13, info.number_of_frames)
+        .bind(14, info.rows)
+        .bind(15, info.columns)
+        .bind(16, info.specific_character_set)
+        .bind(17, info.charset_note)
+        .bind(18, std::string(origin_name(origin.kind)))
+        .bind(19, origin.peer)
+        .bind(20, core::utc_timestamp());
     ins.step();
     const bool added = m_db.changes() > 0;
     if (added) {
@@ -508,7 +508,8 @@ private:
     const auto series_id = find.int64(1);
     const auto study_id = find.int64(2);
     const auto patient_id = find.int64(3);
-    run("DELETE FROM unqueued WHERE sop_uid = (SELECT sop_uid FROM instances WHERE id = ?)", instance_id);
+    run("DELETE FROM unqueued WHERE sop_uid = (SELECT sop_uid FROM instances WHERE id = ?)",
+        instance_id);
     run("DELETE FROM instances WHERE id = ?", instance_id);
     run("DELETE FROM series WHERE id = ? AND num_instances <= 0", series_id);
     run("DELETE FROM studies WHERE id = ? AND num_series <= 0", study_id);
@@ -527,7 +528,7 @@ private:
               "i.transfer_syntax, i.path, i.size FROM instances i JOIN series s ON s.id = "
               "i.series_fk JOIN studies st ON st.id = s.study_fk WHERE "
               + where + " ORDER BY i.instance_number IS NULL, i.instance_number, i.sop_uid")
-               .c_str());
+                 .c_str());
       q.bind(1, value);
       while (q.step()) {
         rows.push_back({q.text(0), q.text(1), q.text(2), q.text(3), q.opt_int(4), q.text(5),
@@ -539,7 +540,7 @@ private:
     }
   }
 
-  template<typename T> void run(const char* sql, const T& value)
+  template <typename T> void run(const char* sql, const T& value)
   {
     auto& s = stmt(sql);
     Resetter r{s};
@@ -547,10 +548,7 @@ private:
     s.step();
   }
 
-  Stmt& stmt(const char* sql)
-  {
-    return m_db.stmt(sql);
-  }
+  Stmt& stmt(const char* sql) { return m_db.stmt(sql); }
 
   std::int64_t select_id(const char* sql, const std::string& key)
   {
@@ -568,8 +566,8 @@ private:
     // Patients are keyed by ID, issuer and name: cloud films from different
     // hospitals reuse short patient IDs for different people.
     const auto keys = dicom::person_name_keys(info.patient_name);
-    const auto key = info.patient_id + '\x1f' + info.issuer_of_patient_id + '\x1f'
-                     + keys.alphabetic + '=' + keys.ideographic + '=' + keys.phonetic;
+    const auto key = info.patient_id + '\x1f' + info.issuer_of_patient_id + '\x1f' + keys.alphabetic
+                     + '=' + keys.ideographic + '=' + keys.phonetic;
     auto& ins = stmt(R"SQL(
       INSERT INTO patients(patient_key, patient_id, issuer_of_patient_id, patient_name,
         name_alpha, name_ideo, name_phon, birth_date, sex)
@@ -577,14 +575,14 @@ private:
     {
       Resetter r{ins};
       ins.bind(1, key)
-        .bind(2, info.patient_id)
-        .bind(3, info.issuer_of_patient_id)
-        .bind(4, info.patient_name)
-        .bind(5, keys.alphabetic)
-        .bind(6, keys.ideographic)
-        .bind(7, keys.phonetic)
-        .bind(8, info.patient_birth_date)
-        .bind(9, info.patient_sex);
+          .bind(2, info.patient_id)
+          .bind(3, info.issuer_of_patient_id)
+          .bind(4, info.patient_name)
+          .bind(5, keys.alphabetic)
+          .bind(6, keys.ideographic)
+          .bind(7, keys.phonetic)
+          .bind(8, info.patient_birth_date)
+          .bind(9, info.patient_sex);
       ins.step();
     }
     return select_id("SELECT id FROM patients WHERE patient_key = ?", key);
@@ -600,16 +598,16 @@ private:
       Resetter r{ins};
       const auto ref = dicom::person_name_keys(info.referring_physician_name);
       ins.bind(1, patient)
-        .bind(2, info.study_instance_uid)
-        .bind(3, info.study_date)
-        .bind(4, info.study_time)
-        .bind(5, info.accession_number)
-        .bind(6, info.study_id)
-        .bind(7, info.study_description)
-        .bind(8, info.referring_physician_name)
-        .bind(9, ref.alphabetic + '=' + ref.ideographic + '=' + ref.phonetic)
-        .bind(10, info.patient_age)
-        .bind(11, core::utc_timestamp());
+          .bind(2, info.study_instance_uid)
+          .bind(3, info.study_date)
+          .bind(4, info.study_time)
+          .bind(5, info.accession_number)
+          .bind(6, info.study_id)
+          .bind(7, info.study_description)
+          .bind(8, info.referring_physician_name)
+          .bind(9, ref.alphabetic + '=' + ref.ideographic + '=' + ref.phonetic)
+          .bind(10, info.patient_age)
+          .bind(11, core::utc_timestamp());
       ins.step();
     }
     return select_id("SELECT id FROM studies WHERE study_uid = ?", info.study_instance_uid);
@@ -626,19 +624,19 @@ private:
       Resetter r{ins};
       const auto perf = dicom::person_name_keys(info.performing_physician_name);
       ins.bind(1, study)
-        .bind(2, info.series_instance_uid)
-        .bind(3, info.modality)
-        .bind(4, info.series_number)
-        .bind(5, info.series_description)
-        .bind(6, info.series_date)
-        .bind(7, info.series_time)
-        .bind(8, info.body_part_examined)
-        .bind(9, info.performing_physician_name)
-        .bind(10, perf.alphabetic + '=' + perf.ideographic + '=' + perf.phonetic)
-        .bind(11, info.institution_name)
-        .bind(12, info.protocol_name)
-        .bind(13, info.station_name)
-        .bind(14, info.manufacturer);
+          .bind(2, info.series_instance_uid)
+          .bind(3, info.modality)
+          .bind(4, info.series_number)
+          .bind(5, info.series_description)
+          .bind(6, info.series_date)
+          .bind(7, info.series_time)
+          .bind(8, info.body_part_examined)
+          .bind(9, info.performing_physician_name)
+          .bind(10, perf.alphabetic + '=' + perf.ideographic + '=' + perf.phonetic)
+          .bind(11, info.institution_name)
+          .bind(12, info.protocol_name)
+          .bind(13, info.station_name)
+          .bind(14, info.manufacturer);
       ins.step();
     }
     return select_id("SELECT id FROM series WHERE series_uid = ?", info.series_instance_uid);

@@ -3,10 +3,9 @@
 
 #include "errors.hpp"
 
-#include <dicom/errors.hpp>
-
 #include <core/fs.hpp>
 #include <core/log.hpp>
+#include <dicom/errors.hpp>
 
 #include <algorithm>
 #include <mutex>
@@ -30,7 +29,7 @@ file_error(const core::Error& e)
 } // namespace
 
 Store::Store(const Options& options, std::unique_ptr<FileStore> files, std::unique_ptr<Index> index)
-  : m_options(options), m_files(std::move(files)), m_index(std::move(index))
+    : m_options(options), m_files(std::move(files)), m_index(std::move(index))
 {
 }
 
@@ -47,7 +46,8 @@ Store::open(const Options& options)
   if (!files) {
     return files.error();
   }
-  auto index = open_sqlite_index(options.root / "index.sqlite", std::filesystem::absolute(options.root));
+  auto index =
+      open_sqlite_index(options.root / "index.sqlite", std::filesystem::absolute(options.root));
   if (!index) {
     return index.error();
   }
@@ -88,8 +88,7 @@ Store::open(const Options& options, std::unique_ptr<FileStore> files, std::uniqu
     CF_LOG(warn, "store",
            "check: " << report->files << " files, " << report->orphan_files << " orphans indexed, "
                      << report->missing_files << " missing removed, " << report->unreadable_files
-                     << " unreadable quarantined, " << report->counter_errors
-                     << " counters fixed");
+                     << " unreadable quarantined, " << report->counter_errors << " counters fixed");
   }
   return store;
 }
@@ -134,14 +133,14 @@ Store::ingest(const fs::path& file, const Origin& origin, const Claimed& claimed
     fs::remove(file, ec);
     return core::make_error(dicom::Errc::uid_mismatch,
                             "Affected SOP Instance UID " + claimed.sop_instance_uid
-                              + " != dataset SOP Instance UID " + info->sop_instance_uid);
+                                + " != dataset SOP Instance UID " + info->sop_instance_uid);
   }
   if (!claimed.sop_class_uid.empty() && claimed.sop_class_uid != info->sop_class_uid) {
     std::error_code ec;
     fs::remove(file, ec);
     return core::make_error(dicom::Errc::uid_mismatch,
                             "Affected SOP Class UID " + claimed.sop_class_uid
-                              + " != dataset SOP Class UID " + info->sop_class_uid);
+                                + " != dataset SOP Class UID " + info->sop_class_uid);
   }
   const auto size = core::fs::file_size(file);
   if (auto room = make_room(size ? *size : 0, info->study_instance_uid); !room) {
@@ -232,7 +231,8 @@ Store::ingest_checked(const fs::path& file, const Origin& origin, const dicom::I
   }
   if (*added == AddOutcome::already_indexed) {
     // Row existed but the file did not (repaired by check); now it does.
-    CF_LOG(warn, "store", "instance " << info.sop_instance_uid << " was indexed without its file; file restored");
+    CF_LOG(warn, "store",
+           "instance " << info.sop_instance_uid << " was indexed without its file; file restored");
   }
   return out;
 }
@@ -359,10 +359,11 @@ Store::make_room(std::uint64_t bytes, const std::string& study_uid)
     std::error_code ec;
     const auto space = fs::space(root(), ec);
     if (!ec && space.available < m_options.min_free_bytes + bytes) {
-      return core::make_error(Errc::limit_reached,
-                              "less than " + std::to_string(m_options.min_free_bytes >> 20)
-                                + " MiB would stay free on the storage device (storage.min_free_mb); "
-                                  "free disk space or delete studies");
+      return core::make_error(
+          Errc::limit_reached,
+          "less than " + std::to_string(m_options.min_free_bytes >> 20)
+              + " MiB would stay free on the storage device (storage.min_free_mb); "
+                "free disk space or delete studies");
     }
   }
   if (m_options.max_bytes == 0 && m_options.max_studies == 0) {
@@ -383,7 +384,7 @@ Store::make_room(std::uint64_t bytes, const std::string& study_uid)
     }
     const bool over_bytes = m_options.max_bytes > 0 && usage->bytes + bytes > m_options.max_bytes;
     const bool over_studies =
-      m_options.max_studies > 0 && new_study && usage->studies + 1 > m_options.max_studies;
+        m_options.max_studies > 0 && new_study && usage->studies + 1 > m_options.max_studies;
     if (!over_bytes && !over_studies) {
       return {};
     }
@@ -404,8 +405,9 @@ Store::make_room(std::uint64_t bytes, const std::string& study_uid)
     if (!removed) {
       return removed.error();
     }
-    CF_LOG(warn, "store", which << " reached: recycled study " << **victim << " (" << *removed
-                                << " instances, least recently stored)");
+    CF_LOG(warn, "store",
+           which << " reached: recycled study " << **victim << " (" << *removed
+                 << " instances, least recently stored)");
   }
 }
 

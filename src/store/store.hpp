@@ -35,13 +35,13 @@ struct Options
 // What check() found (and repaired, if asked).
 struct CheckReport
 {
-  long files = 0;                 // instance files under objects/
-  long indexed = 0;               // instances in the index
-  long orphan_files = 0;          // file without index row (indexed on repair)
-  long missing_files = 0;         // index row without file (row removed on repair)
-  long unreadable_files = 0;      // file that does not parse (quarantined on repair)
-  long misplaced_files = 0;       // file whose name does not match its SOP UID
-  long counter_errors = 0;        // wrong NumberOf* counters (recomputed on repair)
+  long files = 0;                    // instance files under objects/
+  long indexed = 0;                  // instances in the index
+  long orphan_files = 0;             // file without index row (indexed on repair)
+  long missing_files = 0;            // index row without file (row removed on repair)
+  long unreadable_files = 0;         // file that does not parse (quarantined on repair)
+  long misplaced_files = 0;          // file whose name does not match its SOP UID
+  long counter_errors = 0;           // wrong NumberOf* counters (recomputed on repair)
   std::vector<std::string> problems; // one line each; UIDs and paths only
 
   bool clean() const
@@ -64,12 +64,11 @@ public:
   // The same with an index of the caller's (tests wrap the SQLite index to
   // make it fail).
   static core::Result<std::unique_ptr<Store>> open(const Options& options,
-                                                    std::unique_ptr<Index> index);
+                                                   std::unique_ptr<Index> index);
   ~Store() override;
 
   std::filesystem::path spool_path() override;
-  core::Result<Ingested> ingest(const std::filesystem::path& file,
-                                const Origin& origin,
+  core::Result<Ingested> ingest(const std::filesystem::path& file, const Origin& origin,
                                 const Claimed& claimed = {}) override;
   bool contains(const std::string& sop_instance_uid) override;
   std::filesystem::path stored_file(const std::string& sop_instance_uid) override;
@@ -89,38 +88,21 @@ public:
   // Compare files and index; with `repair`, make them agree again.
   core::Result<CheckReport> check(bool repair);
 
-  Index& index()
-  {
-    return *m_index;
-  }
-  Query& query()
-  {
-    return *m_index;
-  }
-  const FileStore& files() const
-  {
-    return *m_files;
-  }
-  const std::filesystem::path& root() const
-  {
-    return m_files->root();
-  }
+  Index& index() { return *m_index; }
+  Query& query() { return *m_index; }
+  const FileStore& files() const { return *m_files; }
+  const std::filesystem::path& root() const { return m_files->root(); }
 
 private:
-  Store(const Options& options,
-        std::unique_ptr<FileStore> files,
-        std::unique_ptr<Index> index);
+  Store(const Options& options, std::unique_ptr<FileStore> files, std::unique_ptr<Index> index);
 
   static core::Result<std::unique_ptr<Store>>
   open(const Options& options, std::unique_ptr<FileStore> files, std::unique_ptr<Index> index);
 
-  core::Result<Ingested> ingest_checked(const std::filesystem::path& file,
-                                        const Origin& origin,
+  core::Result<Ingested> ingest_checked(const std::filesystem::path& file, const Origin& origin,
                                         const dicom::InstanceInfo& info);
-  core::Result<Ingested> replace_checked(const std::filesystem::path& file,
-                                         const Origin& origin,
-                                         const dicom::InstanceInfo& info,
-                                         Ingested out);
+  core::Result<Ingested> replace_checked(const std::filesystem::path& file, const Origin& origin,
+                                         const dicom::InstanceInfo& info, Ingested out);
 
   // Enforce the limits before a new instance of `bytes` for `study_uid`.
   core::Result<void> make_room(std::uint64_t bytes, const std::string& study_uid);

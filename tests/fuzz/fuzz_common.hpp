@@ -6,13 +6,13 @@
 // sink that only reads what it is given, and a cap on DCMTK's nothrow
 // allocations.
 
+#include <core/log.hpp>
 #include <dicom/codecs.hpp>
 #include <dicom/instance_info.hpp>
 #include <dicom/setup.hpp>
-
-#include <core/log.hpp>
-
 #include <store/ingest.hpp>
+
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
@@ -23,7 +23,6 @@
 #include <new>
 #include <string>
 #include <string_view>
-#include <unistd.h>
 
 namespace cf_fuzz {
 
@@ -86,10 +85,7 @@ init()
 class ReadingSink : public store::IngestSink
 {
 public:
-  fs::path spool_path() override
-  {
-    return scratch() / ("spool-" + std::to_string(m_next++));
-  }
+  fs::path spool_path() override { return scratch() / ("spool-" + std::to_string(m_next++)); }
 
   core::Result<store::Ingested> ingest(const fs::path& file, const store::Origin&,
                                        const store::Claimed&) override

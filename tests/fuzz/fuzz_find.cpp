@@ -9,13 +9,11 @@
 #include "fuzz_common.hpp"
 
 #include <net/internal/identifier.hpp>
-
 #include <store/errors.hpp>
 #include <store/find.hpp>
 #include <store/index.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcistrmb.h>
 

@@ -9,14 +9,13 @@
 #include <dicom/reassemble.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
-#include <dcmtk/dcmdata/dcxfer.h>
 #include <dcmtk/dcmdata/dcpixel.h>
 #include <dcmtk/dcmdata/dcpixseq.h>
 #include <dcmtk/dcmdata/dcpxitem.h>
+#include <dcmtk/dcmdata/dcxfer.h>
 
 #include <cstring>
 #include <memory>
@@ -27,11 +26,11 @@ std::vector<dicom::TextTag>
 base_tags()
 {
   return {
-    {0x0008, 0x0016, "1.2.840.10008.5.1.4.1.1.7"},
-    {0x0008, 0x0018, "1.2.3.4.5.6.7"},
-    {0x0020, 0x000D, "1.2.3.4"},
-    {0x0020, 0x000E, "1.2.3.4.5"},
-    {0x0008, 0x0060, "OT"},
+      {0x0008, 0x0016, "1.2.840.10008.5.1.4.1.1.7"},
+      {0x0008, 0x0018, "1.2.3.4.5.6.7"},
+      {0x0020, 0x000D, "1.2.3.4"},
+      {0x0020, 0x000E, "1.2.3.4.5"},
+      {0x0008, 0x0060, "OT"},
   };
 }
 

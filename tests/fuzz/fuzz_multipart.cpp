@@ -4,13 +4,11 @@
 // reader). Input: the Content-Type line, '\n', then the body.
 #include "fuzz_common.hpp"
 
-#include <http/multipart.hpp>
 #include <core/base64.hpp>
-
+#include <http/multipart.hpp>
 #include <media/har_import.hpp>
 
 #include <nlohmann/json.hpp>
-
 
 extern "C" int
 LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
@@ -28,7 +26,8 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
   {
     for (const auto& part : http::split_multipart(body, boundary).parts) {
       // Every part must lie inside the body it was cut from.
-      if (!part.empty() && (part.data() < body.data() || part.data() + part.size() > body.data() + body.size())) {
+      if (!part.empty()
+          && (part.data() < body.data() || part.data() + part.size() > body.data() + body.size())) {
         std::abort();
       }
     }
@@ -36,14 +35,19 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 
   // The same message as a browser capture.
   nlohmann::json har = {
-    {"log",
-     {{"version", "1.2"},
-      {"entries",
-       {{{"request", {{"method", "GET"}, {"url", "https://pacs.example/wado/studies/1/series/2/instances/3"}}},
-         {"response",
-          {{"status", 200},
-           {"headers", {{{"name", "Content-Type"}, {"value", content_type}}}},
-           {"content", {{"mimeType", content_type}, {"encoding", "base64"}, {"text", core::base64_encode(body)}}}}}}}}}}};
+      {"log",
+       {{"version", "1.2"},
+        {"entries",
+         {{{"request",
+            {{"method", "GET"},
+             {"url", "https://pacs.example/wado/studies/1/series/2/instances/3"}}},
+           {"response",
+            {{"status", 200},
+             {"headers", {{{"name", "Content-Type"}, {"value", content_type}}}},
+             {"content",
+              {{"mimeType", content_type},
+               {"encoding", "base64"},
+               {"text", core::base64_encode(body)}}}}}}}}}}};
   std::string text;
   try {
     text = har.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -3,9 +3,8 @@
 // Input: the JSON text, a NUL byte, then the pixel body (JP2, J2K or native).
 #include "fuzz_common.hpp"
 
-#include <hinacom/manifest.hpp>
-
 #include <dicom/reassemble.hpp>
+#include <hinacom/manifest.hpp>
 
 #include <cstring>
 
@@ -16,7 +15,8 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
   const std::string_view input(reinterpret_cast<const char*>(data), size);
   const auto nul = input.find('\0');
   const std::string json(input.substr(0, nul));
-  const std::string_view pixels = nul == std::string_view::npos ? std::string_view{} : input.substr(nul + 1);
+  const std::string_view pixels =
+      nul == std::string_view::npos ? std::string_view{} : input.substr(nul + 1);
 
   auto tags = hinacom::parse_tags(json);
   if (!tags) {

@@ -9,30 +9,35 @@
 #include <dicom/codecs.hpp>
 #include <dicom/setup.hpp>
 
+#include <pthread.h>
+
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <memory>
-#include <pthread.h>
 #include <string>
 
 namespace {
 
 const char* const k_usage =
-  "usage: cloudfilm_replica_cdn --platform P --fixtures DIR --ports-file FILE [options]\n"
-  "  --platform P           yzhcloud, sugh or szjudianyun\n"
-  "  --fixtures DIR         Part 10 files of one study (searched recursively)\n"
-  "  --ports-file FILE      written once listening: {\"port\": N, \"share_url\": ..., \"resolve\": [...]}\n"
-  "  --latency-ms N         sleep N ms before every response\n"
-  "  --expired              the share is gone (yzhcloud: null listing; sugh: code \"500\")\n"
-  "  --fault ROUTE:KIND[:ARG][@CALLS]   repeatable; ROUTE a name (yzhcloud: listing file;\n"
-  "                         sugh: share index file) or a path pattern; KIND status rate_limit\n"
-  "                         rate_limit_503 delay drip stall truncate truncate_chunked reset html\n"
-  "                         short wrong_type gzip; CALLS N, N-M, N- or %K, default all\n"
-  "                         szjudianyun: polling:status:CODE, polling:rate_limit[:S], hangC:close,\n"
-  "                         hangC:noise, hangC:fragment, hangC:no_prefix, saveC:silent, saveC:close\n"
-  "Runs until SIGTERM or SIGINT. GET /__control/log: the request log.\n";
+    "usage: cloudfilm_replica_cdn --platform P --fixtures DIR --ports-file FILE [options]\n"
+    "  --platform P           yzhcloud, sugh or szjudianyun\n"
+    "  --fixtures DIR         Part 10 files of one study (searched recursively)\n"
+    "  --ports-file FILE      written once listening: {\"port\": N, \"share_url\": ..., "
+    "\"resolve\": [...]}\n"
+    "  --latency-ms N         sleep N ms before every response\n"
+    "  --expired              the share is gone (yzhcloud: null listing; sugh: code \"500\")\n"
+    "  --fault ROUTE:KIND[:ARG][@CALLS]   repeatable; ROUTE a name (yzhcloud: listing file;\n"
+    "                         sugh: share index file) or a path pattern; KIND status rate_limit\n"
+    "                         rate_limit_503 delay drip stall truncate truncate_chunked reset "
+    "html\n"
+    "                         short wrong_type gzip; CALLS N, N-M, N- or %K, default all\n"
+    "                         szjudianyun: polling:status:CODE, polling:rate_limit[:S], "
+    "hangC:close,\n"
+    "                         hangC:noise, hangC:fragment, hangC:no_prefix, saveC:silent, "
+    "saveC:close\n"
+    "Runs until SIGTERM or SIGINT. GET /__control/log: the request log.\n";
 
 [[noreturn]] void
 usage_error(const std::string& message)

@@ -107,7 +107,8 @@ read_file(const std::filesystem::path& path)
 std::string
 fake_picture(bool png)
 {
-  return png ? std::string("\x89PNG\r\n\x1a\n", 8) + "screenshot" : std::string("\xff\xd8\xff\xe0", 4) + "screenshot\xff\xd9";
+  return png ? std::string("\x89PNG\r\n\x1a\n", 8) + "screenshot"
+             : std::string("\xff\xd8\xff\xe0", 4) + "screenshot\xff\xd9";
 }
 
 HttpResponse
@@ -147,7 +148,8 @@ parse_fault_spec(const std::string& spec)
 }
 
 CdnReplica::CdnReplica(Study study, CdnOptions options)
-  : m_study(std::move(study)), m_options(std::move(options)), m_start(std::chrono::steady_clock::now())
+    : m_study(std::move(study)), m_options(std::move(options)),
+      m_start(std::chrono::steady_clock::now())
 {
   for (const auto& s : m_study.series) {
     for (const auto& i : s.instances) {
@@ -168,10 +170,7 @@ CdnReplica::CdnReplica(Study study, CdnOptions options)
   }
 }
 
-CdnReplica::~CdnReplica()
-{
-  stop();
-}
+CdnReplica::~CdnReplica() { stop(); }
 
 void
 CdnReplica::stop()
@@ -193,8 +192,9 @@ CdnReplica::pause() const
 }
 
 void
-CdnReplica::add_route(testutil::HttpServer& server, const std::string& name, const std::string& method,
-                      const std::string& pattern, testutil::Handler handler)
+CdnReplica::add_route(testutil::HttpServer& server, const std::string& name,
+                      const std::string& method, const std::string& pattern,
+                      testutil::Handler handler)
 {
   m_routes[name] = {&server, pattern};
   server.route(method, pattern, [this, handler = std::move(handler)](const HttpRequest& r) {
@@ -251,7 +251,8 @@ CdnReplica::install_yzhcloud()
   // The screenshot series: not DICOM.
   const auto shot1 = hash_hex("shot1:" + m_study.study_instance_uid).substr(0, 16);
   const auto shot2 = hash_hex("shot2:" + m_study.study_instance_uid).substr(0, 16);
-  series.push_back({{"series_number", 999}, {"series_description", "截图"},
+  series.push_back({{"series_number", 999},
+                    {"series_description", "截图"},
                     {"instance_ids", shot1 + "|jpg," + shot2 + "|png"}});
   files[base + "999." + shot1 + ".jpg"] = fake_picture(false);
   files[base + "999." + shot2 + ".png"] = fake_picture(true);
@@ -278,8 +279,9 @@ CdnReplica::install_yzhcloud()
       return HttpResponse::html("<h1>404 Not Found</h1>", 404);
     }
     const auto ext = r.path.substr(r.path.rfind('.') + 1);
-    return HttpResponse::binary(it->second, ext == "dcm" ? "application/octet-stream"
-                                                         : ext == "png" ? "image/png" : "image/jpeg");
+    return HttpResponse::binary(it->second, ext == "dcm"   ? "application/octet-stream"
+                                            : ext == "png" ? "image/png"
+                                                           : "image/jpeg");
   });
 }
 
@@ -339,12 +341,11 @@ CdnReplica::install_sugh()
   nlohmann::ordered_json index;
   index["code"] = "200";
   index["message"] = "success";
-  index["data"] = nlohmann::ordered_json::array(
-    {{{"std",
-       {{"studyUID", m_study.study_instance_uid},
-        {"studyDescription", m_study.description},
-        {"studyDateTime", m_study.date_time}}},
-      {"sers", sers}}});
+  index["data"] = nlohmann::ordered_json::array({{{"std",
+                                                   {{"studyUID", m_study.study_instance_uid},
+                                                    {"studyDescription", m_study.description},
+                                                    {"studyDateTime", m_study.date_time}}},
+                                                  {"sers", sers}}});
   const auto index_text = index.dump();
 
   add_route(*m_main, "index", "GET", k_sugh_index, [this, index_text](const HttpRequest& r) {
@@ -357,29 +358,32 @@ CdnReplica::install_sugh()
     }
     return HttpResponse::json(index_text);
   });
-  add_route(*m_main, "file", "GET", std::string(k_sugh_files) + "*", [this, files](const HttpRequest& r) {
-    if (r.header("token") != m_token || r.header("orgcode") != m_org || r.header("systemcode") != "cloudfilm") {
-      return json_error(401, "401", "token invalid");
-    }
-    // <B>/series/<S>/instances/<I>/ with the trailing slash.
-    const auto rest = r.path.substr(std::string(k_sugh_files).size());
-    std::vector<std::string> parts;
-    std::size_t start = 0;
-    for (auto slash = rest.find('/'); slash != std::string::npos; slash = rest.find('/', start)) {
-      parts.push_back(rest.substr(start, slash - start));
-      start = slash + 1;
-    }
-    parts.push_back(rest.substr(start));
-    if (parts.size() != 6 || parts[1] != "series" || parts[3] != "instances" || !parts[5].empty()
-        || parts[0] != m_study.study_instance_uid) {
-      return HttpResponse::html("<h1>404 Not Found</h1>", 404);
-    }
-    const auto it = files.find(parts[2] + "/" + parts[4]);
-    if (it == files.end()) {
-      return HttpResponse::html("<h1>404 Not Found</h1>", 404);
-    }
-    return HttpResponse::binary(m_bytes.at(it->second), "application/dicom");
-  });
+  add_route(*m_main, "file", "GET", std::string(k_sugh_files) + "*",
+            [this, files](const HttpRequest& r) {
+              if (r.header("token") != m_token || r.header("orgcode") != m_org
+                  || r.header("systemcode") != "cloudfilm") {
+                return json_error(401, "401", "token invalid");
+              }
+              // <B>/series/<S>/instances/<I>/ with the trailing slash.
+              const auto rest = r.path.substr(std::string(k_sugh_files).size());
+              std::vector<std::string> parts;
+              std::size_t start = 0;
+              for (auto slash = rest.find('/'); slash != std::string::npos;
+                   slash = rest.find('/', start)) {
+                parts.push_back(rest.substr(start, slash - start));
+                start = slash + 1;
+              }
+              parts.push_back(rest.substr(start));
+              if (parts.size() != 6 || parts[1] != "series" || parts[3] != "instances"
+                  || !parts[5].empty() || parts[0] != m_study.study_instance_uid) {
+                return HttpResponse::html("<h1>404 Not Found</h1>", 404);
+              }
+              const auto it = files.find(parts[2] + "/" + parts[4]);
+              if (it == files.end()) {
+                return HttpResponse::html("<h1>404 Not Found</h1>", 404);
+              }
+              return HttpResponse::binary(m_bytes.at(it->second), "application/dicom");
+            });
 }
 
 // --- control ---------------------------------------------------------------------------
@@ -387,8 +391,10 @@ CdnReplica::install_sugh()
 void
 CdnReplica::install_control(testutil::HttpServer& s)
 {
-  s.route("GET", "/__control/log", [this](const HttpRequest&) { return HttpResponse::json(log().dump()); });
-  s.route("GET", "/__control/info", [this](const HttpRequest&) { return HttpResponse::json(info().dump()); });
+  s.route("GET", "/__control/log",
+          [this](const HttpRequest&) { return HttpResponse::json(log().dump()); });
+  s.route("GET", "/__control/info",
+          [this](const HttpRequest&) { return HttpResponse::json(info().dump()); });
   s.route("*", "/__control/reset", [this](const HttpRequest&) {
     for (auto* server : {m_main.get(), m_cdn.get()}) {
       if (server) {
@@ -430,7 +436,8 @@ CdnReplica::info() const
   nlohmann::json j;
   j["port"] = m_main->port();
   j["host"] = m_host;
-  auto resolve = nlohmann::json::array({m_host + ":" + std::to_string(m_main->port()) + ":127.0.0.1"});
+  auto resolve =
+      nlohmann::json::array({m_host + ":" + std::to_string(m_main->port()) + ":127.0.0.1"});
   j["study_uid"] = m_study.study_instance_uid;
   j["junk"] = m_junk;
   nlohmann::json urls;
@@ -480,7 +487,8 @@ CdnReplica::log() const
       }
     }
   }
-  std::stable_sort(all.begin(), all.end(), [](const auto& a, const auto& b) { return a.second.time < b.second.time; });
+  std::stable_sort(all.begin(), all.end(),
+                   [](const auto& a, const auto& b) { return a.second.time < b.second.time; });
   std::map<std::pair<const testutil::HttpServer*, std::string>, std::string> names;
   for (const auto& [name, route] : m_routes) {
     names[{route.server, route.pattern}] = name;

@@ -2,7 +2,6 @@
 #pragma once
 
 #include "corpus.hpp"
-
 #include "testutil/http_server.hpp"
 
 #include <nlohmann/json.hpp>
@@ -67,12 +66,12 @@ private:
   CdnOptions m_options;
   std::chrono::steady_clock::time_point m_start;
   std::map<std::string, std::string> m_bytes; // SOP Instance UID -> file bytes
-  std::string m_host;      // share link host
-  std::string m_cdn_host;  // yzhcloud only
-  std::string m_token;     // sugh share token; yzhcloud org_id
-  std::string m_alias_uid; // sugh G1 studyUid, != the real one
+  std::string m_host;                         // share link host
+  std::string m_cdn_host;                     // yzhcloud only
+  std::string m_token;                        // sugh share token; yzhcloud org_id
+  std::string m_alias_uid;                    // sugh G1 studyUid, != the real one
   std::string m_org;
-  int m_junk = 0;          // entries the adapter must skip
+  int m_junk = 0; // entries the adapter must skip
 
   std::map<std::string, Route> m_routes;
   std::unique_ptr<testutil::HttpServer> m_main;

@@ -6,11 +6,10 @@
 #include <dicom/charset.hpp>
 #include <dicom/transcode.hpp>
 
-#include <dcmtk/dcmdata/dctk.h>
-#include <dcmtk/dcmdata/dcxfer.h>
-
 #include <boost/uuid/name_generator_sha1.hpp>
 #include <boost/uuid/uuid_io.hpp>
+#include <dcmtk/dcmdata/dctk.h>
+#include <dcmtk/dcmdata/dcxfer.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -65,7 +64,9 @@ trim_values(const std::string& text, DcmEVR vr)
   std::size_t start = 0;
   while (true) {
     const auto end = text.find('\\', start);
-    out += trim(std::string_view(text).substr(start, end == std::string::npos ? std::string::npos : end - start), true);
+    out += trim(std::string_view(text).substr(start, end == std::string::npos ? std::string::npos
+                                                                              : end - start),
+                true);
     if (end == std::string::npos) {
       break;
     }
@@ -75,7 +76,7 @@ trim_values(const std::string& text, DcmEVR vr)
   return out;
 }
 
-template<typename T>
+template <typename T>
 std::string
 shortest(T value)
 {
@@ -206,8 +207,8 @@ add_tags(DcmItem& item, nlohmann::json& out, bool include_binary, const std::str
   for (unsigned long i = 0; i < item.card(); ++i) {
     DcmElement* e = item.getElement(i);
     const DcmTagKey key = e->getTag().getXTag();
-    if (key == DCM_PixelData || key == DCM_FileMetaInformationVersion
-        || key == DCM_FloatPixelData || key == DCM_DoubleFloatPixelData) {
+    if (key == DCM_PixelData || key == DCM_FileMetaInformationVersion || key == DCM_FloatPixelData
+        || key == DCM_DoubleFloatPixelData) {
       continue;
     }
     std::optional<std::string> value;
@@ -327,7 +328,8 @@ image_frame(DcmItem& ds, const PixelLayout& layout, std::string_view native)
   }
   Uint16 padding = 0;
   if (ds.findAndGetUint16(DCM_PixelPaddingValue, padding).good()) {
-    j["pixelPaddingValue"] = layout.is_signed ? static_cast<long>(static_cast<Sint16>(padding)) : long{padding};
+    j["pixelPaddingValue"] =
+        layout.is_signed ? static_cast<long>(static_cast<Sint16>(padding)) : long{padding};
   } else {
     j["pixelPaddingValue"] = nullptr;
   }
@@ -395,7 +397,8 @@ native_frame(const fs::path& file, DcmFileFormat& original, const PixelLayout& l
   if (DcmXfer(xfer).isEncapsulated() || xfer == EXS_BigEndianExplicit) {
     auto loaded = dicom::load_for_sending(file, k_explicit_le);
     if (!loaded) {
-      throw std::runtime_error(file.string() + ": cannot decode pixel data: " + loaded.error().message());
+      throw std::runtime_error(file.string()
+                               + ": cannot decode pixel data: " + loaded.error().message());
     }
     converted = std::move(*loaded);
     ds = converted->getDataset();
@@ -410,7 +413,8 @@ native_frame(const fs::path& file, DcmFileFormat& original, const PixelLayout& l
   }
   const std::size_t want = layout.frame_bytes();
   if (pixels->getLength() < want) {
-    throw std::runtime_error(file.string() + ": pixel data shorter than Rows x Columns x Samples x Bytes");
+    throw std::runtime_error(file.string()
+                             + ": pixel data shorter than Rows x Columns x Samples x Bytes");
   }
   return std::string(reinterpret_cast<const char*>(data), want);
 }
@@ -484,7 +488,8 @@ load_file(const fs::path& file, const CorpusOptions& options)
   l.study_time = get_string(utf8, DCM_StudyTime);
   l.accession_number = get_string(utf8, DCM_AccessionNumber);
   if (l.instance.sop_instance_uid.empty() || l.study_uid.empty() || l.series_uid.empty()) {
-    throw std::runtime_error(file.string() + ": SOP Instance, Study or Series Instance UID missing");
+    throw std::runtime_error(file.string()
+                             + ": SOP Instance, Study or Series Instance UID missing");
   }
   return l;
 }
@@ -509,7 +514,8 @@ format_date_time(const std::string& date, const std::string& time)
 void
 encode_all(std::vector<Loaded>& files, const CorpusOptions& options)
 {
-  std::map<std::pair<std::size_t, std::size_t>, std::vector<std::size_t>> groups; // (hash, size) -> files
+  std::map<std::pair<std::size_t, std::size_t>, std::vector<std::size_t>>
+      groups; // (hash, size) -> files
   for (std::size_t i = 0; i < files.size(); ++i) {
     const auto& n = *files[i].instance.native;
     groups[{std::hash<std::string_view>()(n), n.size()}].push_back(i);
@@ -547,7 +553,7 @@ encode_all(std::vector<Loaded>& files, const CorpusOptions& options)
         eo.jp2 = !options.bare_codestream;
         eo.irreversible = options.irreversible;
         auto encoded = std::make_shared<const std::string>(
-          encode_jpeg2000(*first.instance.native, first.layout, eo));
+            encode_jpeg2000(*first.instance.native, first.layout, eo));
         for (const auto i : work[k]) {
           files[i].instance.j2k = encoded;
           files[i].instance.native = first.instance.native; // share the memory
@@ -577,8 +583,8 @@ std::string
 hash_hex(const std::string& text)
 {
   // A fixed namespace of our own for the name-based UUIDs.
-  static const boost::uuids::uuid k_namespace = {{0x6c, 0x6f, 0x75, 0x64, 0x66, 0x69, 0x6c, 0x6d, 0x2d, 0x72,
-                                                  0x65, 0x70, 0x6c, 0x69, 0x63, 0x61}};
+  static const boost::uuids::uuid k_namespace = {{0x6c, 0x6f, 0x75, 0x64, 0x66, 0x69, 0x6c, 0x6d,
+                                                  0x2d, 0x72, 0x65, 0x70, 0x6c, 0x69, 0x63, 0x61}};
   boost::uuids::name_generator_sha1 generate(k_namespace);
   auto text_uuid = boost::uuids::to_string(generate(text));
   text_uuid.erase(std::remove(text_uuid.begin(), text_uuid.end(), '-'), text_uuid.end());
@@ -609,8 +615,8 @@ load_study(const fs::path& dir, const CorpusOptions& options)
   study.study_instance_uid = files.front().study_uid;
   for (const auto& f : files) {
     if (f.study_uid != study.study_instance_uid) {
-      throw std::runtime_error("the fixtures hold more than one study (" + study.study_instance_uid + ", "
-                               + f.study_uid + "); the replica serves one");
+      throw std::runtime_error("the fixtures hold more than one study (" + study.study_instance_uid
+                               + ", " + f.study_uid + "); the replica serves one");
     }
   }
   std::map<std::string, std::size_t> index_of; // SOP Instance UID -> files[]

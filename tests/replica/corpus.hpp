@@ -21,9 +21,9 @@ struct Instance
   std::string sop_instance_uid;
   std::string sop_class_uid;
   std::optional<long> instance_number;
-  std::string image_id;    // hash of the SOP Instance UID
-  std::string tags_json;   // GetImageDicomTags answer
-  std::string image_frame; // X-ImageFrame header (ASCII JSON)
+  std::string image_id;                      // hash of the SOP Instance UID
+  std::string tags_json;                     // GetImageDicomTags answer
+  std::string image_frame;                   // X-ImageFrame header (ASCII JSON)
   std::shared_ptr<const std::string> native; // frame 0, little endian
   std::shared_ptr<const std::string> j2k;    // the same frame as JPEG 2000
 };
@@ -43,18 +43,18 @@ struct Study
   std::string patient_name; // UTF-8
   std::string patient_id;
   std::string description;
-  std::string date_time;    // "YYYY-MM-DD HH:MM:SS" (or shorter when absent)
+  std::string date_time; // "YYYY-MM-DD HH:MM:SS" (or shorter when absent)
   std::string accession_number;
-  std::string study_id;     // viewer STUDY_ID, images' studyId
-  std::string exam_uid;     // STUDY_EXAM_UID
+  std::string study_id;       // viewer STUDY_ID, images' studyId
+  std::string exam_uid;       // STUDY_EXAM_UID
   std::vector<Series> series; // by SeriesNumber, then Series Instance UID
 };
 
 struct CorpusOptions
 {
-  bool include_binary = false;   // render OB/OW/UN... as hex text and SQ as "" (knob)
-  bool bare_codestream = false;  // J2K route: no JP2 boxes (knob)
-  bool irreversible = false;     // J2K route: 9/7 wavelet (knob)
+  bool include_binary = false;  // render OB/OW/UN... as hex text and SQ as "" (knob)
+  bool bare_codestream = false; // J2K route: no JP2 boxes (knob)
+  bool irreversible = false;    // J2K route: 9/7 wavelet (knob)
 };
 
 // Load every Part 10 file below `dir` (recursively; other files ignored).

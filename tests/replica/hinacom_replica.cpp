@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "hinacom_replica.hpp"
 
-#include <algorithm>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <stdexcept>
 #include <sys/socket.h>
-#include <thread>
 #include <unistd.h>
+
+#include <algorithm>
+#include <stdexcept>
+#include <thread>
 
 namespace replica {
 
@@ -25,12 +26,14 @@ const char* const k_cq_prefix = "/wcs1/mdmis-app/h5/api/qinming_h5";
 std::string
 base64(const std::string& bytes)
 {
-  static const char* k_alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  static const char* k_alphabet =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
   std::string out;
   std::size_t i = 0;
   for (; i + 2 < bytes.size(); i += 3) {
     const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16)
-                       | (static_cast<unsigned char>(bytes[i + 1]) << 8) | static_cast<unsigned char>(bytes[i + 2]);
+                       | (static_cast<unsigned char>(bytes[i + 1]) << 8)
+                       | static_cast<unsigned char>(bytes[i + 2]);
     out += k_alphabet[(v >> 18) & 63];
     out += k_alphabet[(v >> 12) & 63];
     out += k_alphabet[(v >> 6) & 63];
@@ -42,7 +45,8 @@ base64(const std::string& bytes)
     out += k_alphabet[(v >> 12) & 63];
     out += "==";
   } else if (i + 2 == bytes.size()) {
-    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16) | (static_cast<unsigned char>(bytes[i + 1]) << 8);
+    const unsigned v = (static_cast<unsigned char>(bytes[i]) << 16)
+                       | (static_cast<unsigned char>(bytes[i + 1]) << 8);
     out += k_alphabet[(v >> 18) & 63];
     out += k_alphabet[(v >> 12) & 63];
     out += k_alphabet[(v >> 6) & 63];
@@ -207,25 +211,26 @@ std::string
 tiny_png()
 {
   static const unsigned char k_png[] = {
-    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00, 0x00, 0x3A, 0x7E, 0x9B,
-    0x55, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x68, 0x00, 0x00, 0x00,
-    0x82, 0x00, 0x81, 0x77, 0xCD, 0x72, 0xB6, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
-    0x42, 0x60, 0x82};
+      0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48,
+      0x44, 0x52, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00, 0x00,
+      0x00, 0x3A, 0x7E, 0x9B, 0x55, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78,
+      0x9C, 0x63, 0x68, 0x00, 0x00, 0x00, 0x82, 0x00, 0x81, 0x77, 0xCD, 0x72, 0xB6, 0x00,
+      0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE, 0x42, 0x60, 0x82};
   return std::string(reinterpret_cast<const char*>(k_png), sizeof(k_png));
 }
 
 } // namespace
 
 Replica::Replica(Study study, ReplicaOptions options)
-  : m_study(std::move(study)), m_options(std::move(options)), m_start(std::chrono::steady_clock::now())
+    : m_study(std::move(study)), m_options(std::move(options)),
+      m_start(std::chrono::steady_clock::now())
 {
   const auto& uid = m_study.study_instance_uid;
   m_share_id = hash_hex("share|" + uid);
   {
     const auto h = hash_hex("report|" + uid);
-    m_uuid = h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4) + "-"
-             + h.substr(20, 12);
+    m_uuid = h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" + h.substr(16, 4)
+             + "-" + h.substr(20, 12);
   }
   m_sid = hash_hex("sid|" + uid).substr(0, 16);
   m_token = base64("entry|" + m_sid + "|" + hash_bytes("token|" + uid));
@@ -233,8 +238,10 @@ Replica::Replica(Study study, ReplicaOptions options)
   m_pseudo_id = hash_hex("pseudo|" + uid).substr(0, 20);
   m_cq_share_id = hash_hex("cqshare|" + uid);
   m_cq_content = hash_hex("cqcontent|" + uid) + hash_hex("cqcontent2|" + uid).substr(0, 16);
-  m_cq_study_primary_id = std::to_string(std::stoull(hash_hex("cqstudy|" + uid).substr(0, 12), nullptr, 16));
-  m_cq_hospital_code = "50" + std::to_string(std::stoul(hash_hex("cqhosp|" + uid).substr(0, 4), nullptr, 16));
+  m_cq_study_primary_id =
+      std::to_string(std::stoull(hash_hex("cqstudy|" + uid).substr(0, 12), nullptr, 16));
+  m_cq_hospital_code =
+      "50" + std::to_string(std::stoul(hash_hex("cqhosp|" + uid).substr(0, 4), nullptr, 16));
   m_zfp_session = hash_hex("zfpsession|" + uid).substr(0, 24);
   m_zfpxauth = "v1/" + base64(hash_bytes("zfpxauth|" + uid)); // '/' and "=="
   if (m_options.door == Door::cq12320 && m_options.prefix.empty()) {
@@ -270,10 +277,7 @@ Replica::Replica(Study study, ReplicaOptions options)
   }
 }
 
-Replica::~Replica()
-{
-  stop();
-}
+Replica::~Replica() { stop(); }
 
 void
 Replica::stop()
@@ -339,7 +343,8 @@ Replica::add_fault(const std::string& spec)
     }
     const auto route = head.substr(0, c1);
     const auto c2 = head.find(':', c1 + 1);
-    const auto kind = head.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
+    const auto kind =
+        head.substr(c1 + 1, c2 == std::string::npos ? std::string::npos : c2 - c1 - 1);
     const auto arg = c2 == std::string::npos ? std::string() : head.substr(c2 + 1);
     auto fault = parse_kind(kind, arg).on(calls);
     if (!route.empty() && route[0] == '/') {
@@ -353,7 +358,8 @@ Replica::add_fault(const std::string& spec)
       for (const auto& [name, r] : m_routes) {
         names += (names.empty() ? "" : ", ") + name;
       }
-      throw std::runtime_error("no route '" + route + "' for this door (" + names + ", or a path pattern)");
+      throw std::runtime_error("no route '" + route + "' for this door (" + names
+                               + ", or a path pattern)");
     }
     it->second.server->fault(it->second.pattern, fault);
   } catch (const std::invalid_argument&) {
@@ -372,7 +378,8 @@ Replica::install_hinacom_door()
   // L1: the share link sets a session cookie and redirects to the login page.
   add_route(s, "share", "GET", "/t/*", [this](const HttpRequest& r) {
     if (r.path != "/t/" + m_share_id) {
-      return HttpResponse::html(html_page("404", "<h1>分享链接不存在 The share does not exist</h1>"), 404);
+      return HttpResponse::html(
+          html_page("404", "<h1>分享链接不存在 The share does not exist</h1>"), 404);
     }
     std::string session;
     {
@@ -381,11 +388,13 @@ Replica::install_hinacom_door()
       m_report_sessions[session] = false;
     }
     return HttpResponse::redirect(report_origin() + "/ReportView/Login/" + m_uuid)
-      .header("Set-Cookie", cookie_header("ASP.NET_SessionId", session, "; HttpOnly"));
+        .header("Set-Cookie", cookie_header("ASP.NET_SessionId", session, "; HttpOnly"));
   });
   // L2: login form, password POST, report page.
-  add_route(s, "login", "*", "/ReportView/Login/*", [this](const HttpRequest& r) { return login_page(r); });
-  add_route(s, "viewimage", "GET", "/Study/ViewImage", [this](const HttpRequest& r) { return view_image(r); });
+  add_route(s, "login", "*", "/ReportView/Login/*",
+            [this](const HttpRequest& r) { return login_page(r); });
+  add_route(s, "viewimage", "GET", "/Study/ViewImage",
+            [this](const HttpRequest& r) { return view_image(r); });
 }
 
 HttpResponse
@@ -394,15 +403,19 @@ Replica::login_page(const HttpRequest& r)
   if (r.path != "/ReportView/Login/" + m_uuid) {
     return HttpResponse::html(html_page("404", "<h1>404</h1>"), 404);
   }
-  const std::string report = html_page(
-    "检查报告",
-    "<div class=\"report\"><h2>" + m_study.description + "</h2>\n<p>报告已审核</p>\n"
-      "<a class=\"btn\" href=\"/Study/ViewImage?studyId=" + m_sid + "\" target=\"_blank\">查看影像</a></div>");
-  const std::string form = html_page(
-    "请输入提取码",
-    "<form method=\"post\" action=\"/ReportView/Login/" + m_uuid + "\">\n"
-      "<input type=\"hidden\" name=\"id\" value=\"" + m_uuid + "\" />\n"
-      "<input type=\"password\" name=\"Password\" />\n<button type=\"submit\">确定</button>\n</form>");
+  const std::string report =
+      html_page("检查报告", "<div class=\"report\"><h2>" + m_study.description
+                                + "</h2>\n<p>报告已审核</p>\n"
+                                  "<a class=\"btn\" href=\"/Study/ViewImage?studyId="
+                                + m_sid + "\" target=\"_blank\">查看影像</a></div>");
+  const std::string form =
+      html_page("请输入提取码", "<form method=\"post\" action=\"/ReportView/Login/" + m_uuid
+                                    + "\">\n"
+                                      "<input type=\"hidden\" name=\"id\" value=\""
+                                    + m_uuid
+                                    + "\" />\n"
+                                      "<input type=\"password\" name=\"Password\" />\n<button "
+                                      "type=\"submit\">确定</button>\n</form>");
   const auto session = r.cookie("ASP.NET_SessionId");
   std::unique_lock lock(m_mutex);
   const auto it = m_report_sessions.find(session);
@@ -413,13 +426,16 @@ Replica::login_page(const HttpRequest& r)
     return HttpResponse::html(html_page("405", "<h1>405</h1>"), 405);
   }
   if (it == m_report_sessions.end()) {
-    return HttpResponse::html(html_page("会话已过期", "<p class=\"error\">会话已过期，请重新打开链接 (session expired)</p>"));
+    return HttpResponse::html(html_page(
+        "会话已过期", "<p class=\"error\">会话已过期，请重新打开链接 (session expired)</p>"));
   }
   if (m_options.cancelled) {
-    return HttpResponse::html(html_page("提示", "<p class=\"error\">该分享已被取消 (the share was cancelled)</p>"));
+    return HttpResponse::html(
+        html_page("提示", "<p class=\"error\">该分享已被取消 (the share was cancelled)</p>"));
   }
   if (r.form("id") != m_uuid || r.form("Password") != m_options.password) {
-    return HttpResponse::html(html_page("请输入提取码", "<p class=\"error\">提取码错误 (wrong password)</p>\n" + form));
+    return HttpResponse::html(
+        html_page("请输入提取码", "<p class=\"error\">提取码错误 (wrong password)</p>\n" + form));
   }
   it->second = true;
   lock.unlock();
@@ -443,11 +459,12 @@ Replica::view_image(const HttpRequest& r)
     }
   }
   if (m_options.door == Door::jdyfy && m_options.cancelled) {
-    return HttpResponse::html(html_page("提示", "<p class=\"error\">检查不存在 (study not found)</p>"));
+    return HttpResponse::html(
+        html_page("提示", "<p class=\"error\">检查不存在 (study not found)</p>"));
   }
-  return HttpResponse::html(html_page("正在打开影像",
-                                      "<script type=\"text/javascript\">\n    window.location.href = '"
-                                        + entry_url() + "';\n</script>"));
+  return HttpResponse::html(
+      html_page("正在打开影像", "<script type=\"text/javascript\">\n    window.location.href = '"
+                                    + entry_url() + "';\n</script>"));
 }
 
 void
@@ -458,18 +475,21 @@ Replica::install_jdyfy_door()
     if (r.param("idType") != "accessionnumber") {
       return HttpResponse::html(html_page("提示", "<p>参数错误</p>"));
     }
-    std::string field = m_options.no_hidden_field
-                          ? "<input type=\"hidden\" id=\"ExamId\" name=\"ExamId\" value=\"" + m_sid + "\" />"
-                          : "<input type=\"hidden\" id=\"StudyId\" name=\"StudyId\" value=\"" + m_sid + "\" />";
-    return HttpResponse::html(html_page(
-      "身份验证", "<form method=\"post\" action=\"/Report/PhoneCheck\">\n" + field
-                    + "\n<label>请输入手机号后四位</label>\n<input type=\"text\" id=\"Phone\" name=\"Phone\" />\n"
-                      "<button type=\"submit\">查看报告</button>\n</form>"));
+    std::string field =
+        m_options.no_hidden_field
+            ? "<input type=\"hidden\" id=\"ExamId\" name=\"ExamId\" value=\"" + m_sid + "\" />"
+            : "<input type=\"hidden\" id=\"StudyId\" name=\"StudyId\" value=\"" + m_sid + "\" />";
+    return HttpResponse::html(
+        html_page("身份验证", "<form method=\"post\" action=\"/Report/PhoneCheck\">\n" + field
+                                  + "\n<label>请输入手机号后四位</label>\n<input type=\"text\" "
+                                    "id=\"Phone\" name=\"Phone\" />\n"
+                                    "<button type=\"submit\">查看报告</button>\n</form>"));
   });
   add_route(s, "share", "GET", "/Report/Share", [](const HttpRequest&) {
     return HttpResponse::html(html_page("报告", "<p>报告</p>"));
   });
-  add_route(s, "viewimage", "GET", "/Study/ViewImage", [this](const HttpRequest& r) { return view_image(r); });
+  add_route(s, "viewimage", "GET", "/Study/ViewImage",
+            [this](const HttpRequest& r) { return view_image(r); });
 }
 
 void
@@ -479,11 +499,14 @@ Replica::install_cq12320_door()
   const std::string base = k_cq_base;
   add_route(s, "home", "GET", base + "/", [this](const HttpRequest&) {
     return HttpResponse::html(html_page("重庆市卫健委", "<div id=\"app\"></div>"))
-      .header("Set-Cookie", cookie_header("SF_cookie_15", hash_hex("sf|" + m_study.study_instance_uid).substr(0, 8)));
+        .header("Set-Cookie",
+                cookie_header("SF_cookie_15",
+                              hash_hex("sf|" + m_study.study_instance_uid).substr(0, 8)));
   });
   add_route(s, "check", "POST", base + "/api/share/check/time", [this](const HttpRequest& r) {
     const auto refuse = [](int code, const std::string& message) {
-      return HttpResponse::json(nlohmann::json{{"code", code}, {"message", message}, {"data", nullptr}}.dump());
+      return HttpResponse::json(
+          nlohmann::json{{"code", code}, {"message", message}, {"data", nullptr}}.dump());
     };
     if (m_options.require_sf_cookie && r.cookie("SF_cookie_15").empty()) {
       return refuse(401, "非法请求 (no SF_cookie_15)");
@@ -504,11 +527,13 @@ Replica::install_cq12320_door()
                                    {"hospital_code", m_cq_hospital_code},
                                    {"share_type", 1}};
     return HttpResponse::json(
-      nlohmann::json{{"code", 200}, {"message", "success"}, {"data", {{"extend", extend.dump()}}}}.dump());
+        nlohmann::json{{"code", 200}, {"message", "success"}, {"data", {{"extend", extend.dump()}}}}
+            .dump());
   });
   add_route(s, "pacsentry", "GET", std::string(k_cq_prefix) + "/api/ch/report/PacsEntry.aspx",
             [this](const HttpRequest& r) {
-              if (r.param("hospitalCode") != m_cq_hospital_code || r.param("studyPrimaryId") != m_cq_study_primary_id) {
+              if (r.param("hospitalCode") != m_cq_hospital_code
+                  || r.param("studyPrimaryId") != m_cq_study_primary_id) {
                 return HttpResponse::html(html_page("404", "<h1>404</h1>"), 404);
               }
               return HttpResponse::redirect(std::string(k_cq_prefix)
@@ -554,11 +579,13 @@ HttpResponse
 Replica::entry(const HttpRequest& r, const char* var_name)
 {
   if (r.param("token") != m_token) {
-    return HttpResponse::html(html_page("错误", "<p class=\"error\">令牌无效或已过期 (invalid token)</p>"));
+    return HttpResponse::html(
+        html_page("错误", "<p class=\"error\">令牌无效或已过期 (invalid token)</p>"));
   }
-  auto response = HttpResponse::html(html_page(
-    "影像", "<script type=\"text/javascript\">\n    var " + std::string(var_name) + " = \"" + studyview_path()
-              + "\";\n    window.location.href = " + var_name + ";\n</script>"));
+  auto response = HttpResponse::html(
+      html_page("影像", "<script type=\"text/javascript\">\n    var " + std::string(var_name)
+                            + " = \"" + studyview_path()
+                            + "\";\n    window.location.href = " + var_name + ";\n</script>"));
   for (const auto& c : viewer_cookies()) {
     response.header("Set-Cookie", c);
   }
@@ -575,10 +602,10 @@ Replica::study_view(const HttpRequest& r)
     return HttpResponse::html(html_page("404", "<h1>404</h1>"), 404);
   }
   std::vector<std::string> vars = {
-    "    var STUDY_ID = \"" + m_study.study_id + "\";",
-    "    var ACCESSION_NUMBER = \"" + m_study.accession_number + "\";",
-    "    var STUDY_EXAM_UID = \"" + m_study.exam_uid + "\";",
-    "    var LOAD_IMAGE_CACHE_KEY = \"" + m_cache_key + "\";",
+      "    var STUDY_ID = \"" + m_study.study_id + "\";",
+      "    var ACCESSION_NUMBER = \"" + m_study.accession_number + "\";",
+      "    var STUDY_EXAM_UID = \"" + m_study.exam_uid + "\";",
+      "    var LOAD_IMAGE_CACHE_KEY = \"" + m_cache_key + "\";",
   };
   if (m_options.shuffle_vars) {
     vars = {vars[3], vars[2], vars[0], vars[1]};
@@ -592,7 +619,7 @@ Replica::study_view(const HttpRequest& r)
   }
   script += "    var SHOW_TOOLBAR = \"1\";\n</script>";
   return HttpResponse::html(html_page("影像浏览", script + "\n<div id=\"viewer\"></div>"))
-    .header("Set-Cookie", cookie_header("CAC_AUTH", new_cac_auth(), "; HttpOnly"));
+      .header("Set-Cookie", cookie_header("CAC_AUTH", new_cac_auth(), "; HttpOnly"));
 }
 
 HttpResponse
@@ -601,7 +628,8 @@ Replica::image_set(const HttpRequest& r)
   if (!has_viewer_auth(r)) {
     return HttpResponse::html(html_page("401", "<h1>401 Unauthorized</h1>"), 401);
   }
-  if (r.param("studyId") != m_study.study_id || r.param("accessionNumber") != m_study.accession_number
+  if (r.param("studyId") != m_study.study_id
+      || r.param("accessionNumber") != m_study.accession_number
       || r.param("examuid") != m_study.exam_uid) {
     auto error = HttpResponse::json(R"({"message":"An error has occurred."})");
     error.status = 500;
@@ -613,7 +641,8 @@ Replica::image_set(const HttpRequest& r)
   j["studyDescription"] = m_study.description;
   j["studyDate"] = m_study.date_time;
   j["accessionNumber"] = m_study.accession_number;
-  j["storageNode"] = m_options.storage_node ? nlohmann::json(*m_options.storage_node) : nlohmann::json(nullptr);
+  j["storageNode"] =
+      m_options.storage_node ? nlohmann::json(*m_options.storage_node) : nlohmann::json(nullptr);
   auto sets = nlohmann::json::array();
   for (const auto& s : m_study.series) {
     nlohmann::json ds;
@@ -625,7 +654,8 @@ Replica::image_set(const HttpRequest& r)
     for (const auto& i : s.instances) {
       images.push_back({{"studyId", m_study.study_id},
                         {"imageId", i.image_id},
-                        {"instanceNumber", i.instance_number ? nlohmann::json(*i.instance_number) : nlohmann::json(nullptr)},
+                        {"instanceNumber", i.instance_number ? nlohmann::json(*i.instance_number)
+                                                             : nlohmann::json(nullptr)},
                         {"frameCount", 1}});
     }
     ds["images"] = images;
@@ -636,7 +666,11 @@ Replica::image_set(const HttpRequest& r)
                   {"seriesNumber", 999},
                   {"modality", "OT"},
                   {"imageCount", 1},
-                  {"images", {{{"studyId", m_study.study_id}, {"imageId", m_pseudo_id}, {"instanceNumber", 1}, {"frameCount", 1}}}}});
+                  {"images",
+                   {{{"studyId", m_study.study_id},
+                     {"imageId", m_pseudo_id},
+                     {"instanceNumber", 1},
+                     {"frameCount", 1}}}}});
   j["displaySets"] = sets;
   return HttpResponse::json(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
@@ -678,7 +712,8 @@ Replica::tags(const HttpRequest& r)
 HttpResponse
 Replica::pixels(const HttpRequest& r, bool raw)
 {
-  const std::string prefix = m_options.prefix + (raw ? "/imageservice/api/image/dicom/" : "/imageservice/api/image/j2k/");
+  const std::string prefix =
+      m_options.prefix + (raw ? "/imageservice/api/image/dicom/" : "/imageservice/api/image/j2k/");
   const auto parts = segments_after(r.path, prefix);
   if (r.param("ck") != m_cache_key) {
     return HttpResponse::html(html_page("403", "<h1>403 Forbidden</h1>"), 403);
@@ -692,7 +727,7 @@ Replica::pixels(const HttpRequest& r, bool raw)
   }
   if (parts[1] == m_pseudo_id) {
     return HttpResponse::binary(tiny_png(), "image/png")
-      .header("X-ImageFrame", R"({"rows":1,"columns":1,"bitsAllocated":8,"samplesPerPixel":1})");
+        .header("X-ImageFrame", R"({"rows":1,"columns":1,"bitsAllocated":8,"samplesPerPixel":1})");
   }
   const Instance* instance = find_image(parts[1]);
   if (instance == nullptr || !instance->j2k) {
@@ -700,7 +735,8 @@ Replica::pixels(const HttpRequest& r, bool raw)
   }
   auto response = raw ? HttpResponse::binary(*instance->native, "application/octet-stream")
                       : HttpResponse::binary(*instance->j2k, "image/jp2");
-  return response.header("X-ImageFrame", instance->image_frame).header("Cache-Control", "max-age=86400");
+  return response.header("X-ImageFrame", instance->image_frame)
+      .header("Cache-Control", "max-age=86400");
 }
 
 void
@@ -708,20 +744,26 @@ Replica::install_viewer(testutil::HttpServer& s, bool with_entry)
 {
   const auto& p = m_options.prefix;
   if (with_entry) {
-    add_route(s, "entry", "GET", "/entry/viewimage", [this](const HttpRequest& r) { return entry(r, "TARGET_PATH"); });
+    add_route(s, "entry", "GET", "/entry/viewimage",
+              [this](const HttpRequest& r) { return entry(r, "TARGET_PATH"); });
   }
-  add_route(s, "studyview", "GET", p + "/ImageViewer/StudyView", [this](const HttpRequest& r) { return study_view(r); });
-  add_route(s, "imageset", "GET", p + "/ImageViewer/GetImageSet", [this](const HttpRequest& r) { return image_set(r); });
+  add_route(s, "studyview", "GET", p + "/ImageViewer/StudyView",
+            [this](const HttpRequest& r) { return study_view(r); });
+  add_route(s, "imageset", "GET", p + "/ImageViewer/GetImageSet",
+            [this](const HttpRequest& r) { return image_set(r); });
   add_route(s, "renew", "GET", p + "/ImageViewer/renewcacauth", [this](const HttpRequest& r) {
     if (!has_viewer_auth(r)) {
       return HttpResponse::html(html_page("401", "<h1>401 Unauthorized</h1>"), 401);
     }
     return HttpResponse::json(R"({"success":true})")
-      .header("Set-Cookie", cookie_header("CAC_AUTH", new_cac_auth(), "; HttpOnly"));
+        .header("Set-Cookie", cookie_header("CAC_AUTH", new_cac_auth(), "; HttpOnly"));
   });
-  add_route(s, "tags", "GET", p + "/ImageViewer/GetImageDicomTags", [this](const HttpRequest& r) { return tags(r); });
-  add_route(s, "j2k", "GET", p + "/imageservice/api/image/j2k/*", [this](const HttpRequest& r) { return pixels(r, false); });
-  add_route(s, "raw", "GET", p + "/imageservice/api/image/dicom/*", [this](const HttpRequest& r) { return pixels(r, true); });
+  add_route(s, "tags", "GET", p + "/ImageViewer/GetImageDicomTags",
+            [this](const HttpRequest& r) { return tags(r); });
+  add_route(s, "j2k", "GET", p + "/imageservice/api/image/j2k/*",
+            [this](const HttpRequest& r) { return pixels(r, false); });
+  add_route(s, "raw", "GET", p + "/imageservice/api/image/dicom/*",
+            [this](const HttpRequest& r) { return pixels(r, true); });
 }
 
 // --- control (platforms.md 8.1) -----------------------------------------------
@@ -729,8 +771,10 @@ Replica::install_viewer(testutil::HttpServer& s, bool with_entry)
 void
 Replica::install_control(testutil::HttpServer& s)
 {
-  s.route("GET", "/__control/log", [this](const HttpRequest&) { return HttpResponse::json(log().dump()); });
-  s.route("GET", "/__control/info", [this](const HttpRequest&) { return HttpResponse::json(info().dump()); });
+  s.route("GET", "/__control/log",
+          [this](const HttpRequest&) { return HttpResponse::json(log().dump()); });
+  s.route("GET", "/__control/info",
+          [this](const HttpRequest&) { return HttpResponse::json(info().dump()); });
   s.route("*", "/__control/reset", [this](const HttpRequest&) {
     m_report->reset();
     m_viewer->reset();
@@ -754,9 +798,11 @@ Replica::install_control(testutil::HttpServer& s)
   });
   s.route("GET", "/__control/stats", [this](const HttpRequest&) {
     nlohmann::json j;
-    for (const auto& [name, server] : {std::pair<const char*, testutil::HttpServer*>{"report", m_report.get()},
-                                       {"viewer", m_viewer.get()}}) {
-      j[name] = {{"connections", server->connections()}, {"peak_in_flight", server->peak_in_flight()},
+    for (const auto& [name, server] :
+         {std::pair<const char*, testutil::HttpServer*>{"report", m_report.get()},
+          {"viewer", m_viewer.get()}}) {
+      j[name] = {{"connections", server->connections()},
+                 {"peak_in_flight", server->peak_in_flight()},
                  {"requests", server->requests().size()}};
     }
     return HttpResponse::json(j.dump());
@@ -785,14 +831,15 @@ Replica::info() const
     j["door"] = "cq12320";
     j["share_url"] = report_origin() + k_cq_base + "/#/share/detail?share_id=" + m_cq_share_id
                      + "&content=" + m_cq_content + "&channel=share";
-    urls["unknown"] = report_origin() + k_cq_base + "/#/share/detail?share_id=" + hash_hex("nosuchshare")
-                      + "&content=" + m_cq_content + "&channel=share";
+    urls["unknown"] = report_origin() + k_cq_base + "/#/share/detail?share_id="
+                      + hash_hex("nosuchshare") + "&content=" + m_cq_content + "&channel=share";
     break;
   case Door::jdyfy:
     j["door"] = "jdyfy";
     j["share_url"] = report_origin() + "/Report/PhoneCheck?idType=accessionnumber&accessionNumber="
                      + percent_encode(m_study.accession_number) + "&hospitalId=1";
-    urls["return_url"] = report_origin() + "/Report/Share?idType=studyid&returnUrl=" + percent_encode(view_image_url());
+    urls["return_url"] = report_origin() + "/Report/Share?idType=studyid&returnUrl="
+                         + percent_encode(view_image_url());
     urls["return_empty"] = view_image_url() + "&idType=studyid&returnUrl=";
     urls["no_id_type"] = report_origin() + "/Report/PhoneCheck?accessionNumber="
                          + percent_encode(m_study.accession_number);
@@ -801,7 +848,8 @@ Replica::info() const
   j["share_urls"] = urls;
   nlohmann::json routes;
   for (const auto& [name, route] : m_routes) {
-    routes[name] = {{"server", route.server == m_report.get() ? "report" : "viewer"}, {"pattern", route.pattern}};
+    routes[name] = {{"server", route.server == m_report.get() ? "report" : "viewer"},
+                    {"pattern", route.pattern}};
   }
   j["routes"] = routes;
   auto images = nlohmann::json::array();
@@ -832,7 +880,8 @@ Replica::log() const
   for (const auto& r : m_viewer->requests()) {
     all.push_back({"viewer", r});
   }
-  std::stable_sort(all.begin(), all.end(), [](const Entry& a, const Entry& b) { return a.request.time < b.request.time; });
+  std::stable_sort(all.begin(), all.end(),
+                   [](const Entry& a, const Entry& b) { return a.request.time < b.request.time; });
   std::map<std::pair<const testutil::HttpServer*, std::string>, std::string> names;
   for (const auto& [name, route] : m_routes) {
     names[{route.server, route.pattern}] = name;

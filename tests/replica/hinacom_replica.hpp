@@ -2,7 +2,6 @@
 #pragma once
 
 #include "corpus.hpp"
-
 #include "testutil/http_server.hpp"
 
 #include <nlohmann/json.hpp>
@@ -27,16 +26,16 @@ struct ReplicaOptions
   Door door = Door::hinacom;
   std::string host = "test.medicalimagecloud.com"; // name in the URLs we hand out
   std::string password = "1234";
-  std::string prefix;          // viewer mount point ("/a/b"); cq12320 has its own default
+  std::string prefix; // viewer mount point ("/a/b"); cq12320 has its own default
   std::chrono::milliseconds cac_ttl{120000};
-  std::chrono::milliseconds latency{0}; // before every response (benchmark)
-  bool cancelled = false;      // the share was cancelled
-  bool shuffle_vars = false;   // StudyView's four vars in another order
-  bool login_redirect = false; // answer the password POST with a 302 to the report page
-  bool no_hidden_field = false; // jdyfy: the phone page lost its StudyId field
-  bool require_sf_cookie = true; // cq12320: share check needs SF_cookie_15
+  std::chrono::milliseconds latency{0};    // before every response (benchmark)
+  bool cancelled = false;                  // the share was cancelled
+  bool shuffle_vars = false;               // StudyView's four vars in another order
+  bool login_redirect = false;             // answer the password POST with a 302 to the report page
+  bool no_hidden_field = false;            // jdyfy: the phone page lost its StudyId field
+  bool require_sf_cookie = true;           // cq12320: share check needs SF_cookie_15
   std::optional<std::string> storage_node; // listing's storageNode (null when absent)
-  std::vector<std::string> faults; // "ROUTE:KIND[:ARG][@CALLS]"
+  std::vector<std::string> faults;         // "ROUTE:KIND[:ARG][@CALLS]"
 };
 
 class Replica
@@ -106,9 +105,9 @@ private:
   std::string m_cq_study_primary_id;
   std::string m_cq_hospital_code;
   std::string m_zfp_session;
-  std::string m_zfpxauth;  // has '/' and '='
+  std::string m_zfpxauth; // has '/' and '='
 
-  mutable std::mutex m_mutex; // guards the session state below
+  mutable std::mutex m_mutex;                    // guards the session state below
   std::map<std::string, bool> m_report_sessions; // ASP.NET_SessionId -> logged in
   std::map<std::string, std::chrono::steady_clock::time_point> m_cac; // CAC_AUTH -> expiry
   long m_counter = 0;

@@ -74,24 +74,15 @@ on_error(const char* text, void* user)
 
 struct CodecDeleter
 {
-  void operator()(opj_codec_t* c) const
-  {
-    opj_destroy_codec(c);
-  }
+  void operator()(opj_codec_t* c) const { opj_destroy_codec(c); }
 };
 struct ImageDeleter
 {
-  void operator()(opj_image_t* i) const
-  {
-    opj_image_destroy(i);
-  }
+  void operator()(opj_image_t* i) const { opj_image_destroy(i); }
 };
 struct StreamDeleter
 {
-  void operator()(opj_stream_t* s) const
-  {
-    opj_stream_destroy(s);
-  }
+  void operator()(opj_stream_t* s) const { opj_stream_destroy(s); }
 };
 
 // One little-endian sample of `bytes` bytes, sign-extended when `is_signed`.
@@ -141,10 +132,11 @@ encode_jpeg2000(std::string_view native, const PixelLayout& layout, const Encode
   const auto fits = [&](std::uint32_t prec) {
     const std::int64_t lo = layout.is_signed ? -(std::int64_t{1} << (prec - 1)) : 0;
     const std::int64_t hi =
-      layout.is_signed ? (std::int64_t{1} << (prec - 1)) - 1 : (std::int64_t{1} << prec) - 1;
+        layout.is_signed ? (std::int64_t{1} << (prec - 1)) - 1 : (std::int64_t{1} << prec) - 1;
     for (const auto& plane : planes) {
       for (const auto v : plane) {
-        const std::int64_t value = layout.is_signed ? std::int64_t{v} : std::int64_t{static_cast<std::uint32_t>(v)};
+        const std::int64_t value =
+            layout.is_signed ? std::int64_t{v} : std::int64_t{static_cast<std::uint32_t>(v)};
         if (value < lo || value > hi) {
           return false;
         }
@@ -168,7 +160,7 @@ encode_jpeg2000(std::string_view native, const PixelLayout& layout, const Encode
   }
   const auto colour = layout.samples == 3 ? OPJ_CLRSPC_SRGB : OPJ_CLRSPC_GRAY;
   std::unique_ptr<opj_image_t, ImageDeleter> image(
-    opj_image_create(layout.samples, params.data(), colour));
+      opj_image_create(layout.samples, params.data(), colour));
   if (!image) {
     throw std::runtime_error("encode_jpeg2000: opj_image_create failed");
   }
@@ -195,7 +187,7 @@ encode_jpeg2000(std::string_view native, const PixelLayout& layout, const Encode
   cp.numresolution = levels;
 
   std::unique_ptr<opj_codec_t, CodecDeleter> codec(
-    opj_create_compress(options.jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
+      opj_create_compress(options.jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K));
   if (!codec) {
     throw std::runtime_error("encode_jpeg2000: opj_create_compress failed");
   }
@@ -208,7 +200,7 @@ encode_jpeg2000(std::string_view native, const PixelLayout& layout, const Encode
   }
   Sink sink;
   std::unique_ptr<opj_stream_t, StreamDeleter> stream(
-    opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_FALSE));
+      opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_FALSE));
   if (!stream) {
     throw std::runtime_error("encode_jpeg2000: opj_stream_create failed");
   }
@@ -216,8 +208,8 @@ encode_jpeg2000(std::string_view native, const PixelLayout& layout, const Encode
   opj_stream_set_write_function(stream.get(), sink_write);
   opj_stream_set_skip_function(stream.get(), sink_skip);
   opj_stream_set_seek_function(stream.get(), sink_seek);
-  if (!opj_start_compress(codec.get(), image.get(), stream.get()) || !opj_encode(codec.get(), stream.get())
-      || !opj_end_compress(codec.get(), stream.get())) {
+  if (!opj_start_compress(codec.get(), image.get(), stream.get())
+      || !opj_encode(codec.get(), stream.get()) || !opj_end_compress(codec.get(), stream.get())) {
     throw std::runtime_error("encode_jpeg2000: encoding failed: " + errors);
   }
   stream.reset(); // flushes

@@ -14,16 +14,13 @@ struct PixelLayout
 {
   std::uint32_t rows = 0;
   std::uint32_t columns = 0;
-  std::uint32_t samples = 1;      // SamplesPerPixel
+  std::uint32_t samples = 1; // SamplesPerPixel
   std::uint32_t bits_allocated = 16;
   std::uint32_t bits_stored = 16;
-  bool is_signed = false;         // PixelRepresentation 1
-  bool planar = false;            // PlanarConfiguration 1 (colour by plane)
+  bool is_signed = false; // PixelRepresentation 1
+  bool planar = false;    // PlanarConfiguration 1 (colour by plane)
 
-  std::size_t bytes_per_sample() const
-  {
-    return (bits_allocated + 7) / 8;
-  }
+  std::size_t bytes_per_sample() const { return (bits_allocated + 7) / 8; }
   std::size_t frame_bytes() const
   {
     return std::size_t{rows} * columns * samples * bytes_per_sample();

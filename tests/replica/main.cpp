@@ -9,42 +9,49 @@
 #include <dicom/codecs.hpp>
 #include <dicom/setup.hpp>
 
+#include <pthread.h>
+
 #include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
-#include <pthread.h>
 #include <string>
 
 namespace {
 
 const char* const k_usage =
-  "usage: cloudfilm_replica --fixtures DIR --ports-file FILE [options]\n"
-  "  --fixtures DIR         Part 10 files of one study (searched recursively)\n"
-  "  --ports-file FILE      written once listening: {\"report\": R, \"viewer\": V, \"share_url\": ...}\n"
-  "  --door D               hinacom (default), cq12320 or jdyfy\n"
-  "  --host NAME            host name in the links handed out (default test.medicalimagecloud.com)\n"
-  "  --password P           share password (hinacom door; default 1234)\n"
-  "  --prefix P             viewer mount point, e.g. /a/b (cq12320: /wcs1/mdmis-app/h5/api/qinming_h5)\n"
-  "  --cac-ttl S            CAC_AUTH lifetime in seconds, fractions allowed (default 120)\n"
-  "  --latency-ms N         sleep N ms before every response\n"
-  "  --fault ROUTE:KIND[:ARG][@CALLS]   repeatable; ROUTE a name (share login viewimage entry\n"
-  "                         studyview imageset renew tags j2k raw home check pacsentry phone) or a\n"
-  "                         path pattern; KIND status rate_limit rate_limit_503 delay drip stall\n"
-  "                         truncate truncate_chunked reset html short wrong_type gzip; CALLS N,\n"
-  "                         N-M, N- or %K (every K-th), default all\n"
-  "  --cancelled            the share was cancelled\n"
-  "  --shuffle-vars         StudyView's four vars in another order\n"
-  "  --login-redirect       answer the password POST with a 302 to the report page\n"
-  "  --no-hidden-field      jdyfy: the phone page has no StudyId field\n"
-  "  --no-sf-cookie-check   cq12320: accept the share check without SF_cookie_15\n"
-  "  --storage-node NAME    GetImageSet's storageNode (default null)\n"
-  "  --include-binary       tag lists carry OB/OW/UN as hex and SQ as \"\"\n"
-  "  --bare-codestream      j2k route: a bare codestream, no JP2 boxes\n"
-  "  --irreversible         j2k route: 9/7 wavelet (lossy)\n"
-  "Runs until SIGTERM or SIGINT. GET /__control/log on either port: the request log.\n";
+    "usage: cloudfilm_replica --fixtures DIR --ports-file FILE [options]\n"
+    "  --fixtures DIR         Part 10 files of one study (searched recursively)\n"
+    "  --ports-file FILE      written once listening: {\"report\": R, \"viewer\": V, "
+    "\"share_url\": ...}\n"
+    "  --door D               hinacom (default), cq12320 or jdyfy\n"
+    "  --host NAME            host name in the links handed out (default "
+    "test.medicalimagecloud.com)\n"
+    "  --password P           share password (hinacom door; default 1234)\n"
+    "  --prefix P             viewer mount point, e.g. /a/b (cq12320: "
+    "/wcs1/mdmis-app/h5/api/qinming_h5)\n"
+    "  --cac-ttl S            CAC_AUTH lifetime in seconds, fractions allowed (default 120)\n"
+    "  --latency-ms N         sleep N ms before every response\n"
+    "  --fault ROUTE:KIND[:ARG][@CALLS]   repeatable; ROUTE a name (share login viewimage entry\n"
+    "                         studyview imageset renew tags j2k raw home check pacsentry phone) or "
+    "a\n"
+    "                         path pattern; KIND status rate_limit rate_limit_503 delay drip "
+    "stall\n"
+    "                         truncate truncate_chunked reset html short wrong_type gzip; CALLS "
+    "N,\n"
+    "                         N-M, N- or %K (every K-th), default all\n"
+    "  --cancelled            the share was cancelled\n"
+    "  --shuffle-vars         StudyView's four vars in another order\n"
+    "  --login-redirect       answer the password POST with a 302 to the report page\n"
+    "  --no-hidden-field      jdyfy: the phone page has no StudyId field\n"
+    "  --no-sf-cookie-check   cq12320: accept the share check without SF_cookie_15\n"
+    "  --storage-node NAME    GetImageSet's storageNode (default null)\n"
+    "  --include-binary       tag lists carry OB/OW/UN as hex and SQ as \"\"\n"
+    "  --bare-codestream      j2k route: a bare codestream, no JP2 boxes\n"
+    "  --irreversible         j2k route: 9/7 wavelet (lossy)\n"
+    "Runs until SIGTERM or SIGINT. GET /__control/log on either port: the request log.\n";
 
 [[noreturn]] void
 usage_error(const std::string& message)
@@ -161,8 +168,8 @@ main(int argc, char** argv)
       }
     }
     std::filesystem::rename(tmp, ports_file);
-    std::fprintf(stderr, "cloudfilm_replica: %zu instances; report port %d, viewer port %d; %s\n", count,
-                 info["report"].get<int>(), info["viewer"].get<int>(),
+    std::fprintf(stderr, "cloudfilm_replica: %zu instances; report port %d, viewer port %d; %s\n",
+                 count, info["report"].get<int>(), info["viewer"].get<int>(),
                  info["share_url"].get<std::string>().c_str());
 
     int signal_number = 0;

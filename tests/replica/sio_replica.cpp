@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <fstream>
@@ -15,8 +16,6 @@
 #include <set>
 #include <sstream>
 #include <thread>
-
-#include <sys/socket.h>
 
 namespace replica {
 
@@ -56,9 +55,9 @@ parse_rule(const std::string& spec)
   const auto c2 = rest.find(':');
   f.kind = rest.substr(0, c2);
   f.arg = c2 == std::string::npos ? std::string() : rest.substr(c2 + 1);
-  static const std::set<std::string> k_known = {"polling:status", "polling:rate_limit", "hangC:close",
-                                                "hangC:noise",    "hangC:fragment",     "hangC:no_prefix",
-                                                "saveC:silent",   "saveC:close"};
+  static const std::set<std::string> k_known = {
+      "polling:status", "polling:rate_limit", "hangC:close",  "hangC:noise",
+      "hangC:fragment", "hangC:no_prefix",    "saveC:silent", "saveC:close"};
   if (k_known.count(f.route + ":" + f.kind) == 0) {
     throw std::runtime_error("fault '" + spec + "': unknown route or kind");
   }
@@ -198,11 +197,13 @@ struct SioReplica::Impl
           std::lock_guard<std::mutex> lock(mutex);
           known = sids.count(sid) != 0;
         }
-        count("ws", {{"path", path}, {"query", query}, {"connection", conn},
+        count("ws", {{"path", path},
+                     {"query", query},
+                     {"connection", conn},
                      {"cookie", std::string(req[bhttp::field::cookie])}});
         if (path != "/socket.io/" || param(query, "transport") != "websocket" || !known) {
-          respond(socket, bhttp::status::bad_request, R"({"code":1,"message":"Session ID unknown"})",
-                  "application/json", {});
+          respond(socket, bhttp::status::bad_request,
+                  R"({"code":1,"message":"Session ID unknown"})", "application/json", {});
           return;
         }
         websocket::stream<tcp::socket&> ws(socket);
@@ -229,23 +230,27 @@ struct SioReplica::Impl
           }
           continue;
         }
-        const auto sid = hash_hex("sid" + std::to_string(n) + ":" + std::to_string(conn)).substr(0, 20);
+        const auto sid =
+            hash_hex("sid" + std::to_string(n) + ":" + std::to_string(conn)).substr(0, 20);
         {
           std::lock_guard<std::mutex> lock(mutex);
           sids.insert(sid);
         }
         const std::string packet =
-          "0{\"sid\":\"" + sid + "\",\"upgrades\":[\"websocket\"],\"pingInterval\":25000,\"pingTimeout\":60000}";
+            "0{\"sid\":\"" + sid
+            + "\",\"upgrades\":[\"websocket\"],\"pingInterval\":25000,\"pingTimeout\":60000}";
         const auto body = std::to_string(packet.size()) + ":" + packet + "2:40";
-        respond(socket, bhttp::status::ok, body, "text/plain; charset=UTF-8", {}, false, "io=" + sid);
+        respond(socket, bhttp::status::ok, body, "text/plain; charset=UTF-8", {}, false,
+                "io=" + sid);
         continue;
       }
       respond(socket, bhttp::status::not_found, "<h1>404</h1>", "text/html", {});
     }
   }
 
-  void respond(tcp::socket& socket, bhttp::status status, const std::string& body, const std::string& type,
-               const std::string& retry_after, bool with_retry = false, const std::string& cookie = {})
+  void respond(tcp::socket& socket, bhttp::status status, const std::string& body,
+               const std::string& type, const std::string& retry_after, bool with_retry = false,
+               const std::string& cookie = {})
   {
     bhttp::response<bhttp::string_body> res{status, 11};
     res.set(bhttp::field::content_type, type);
@@ -311,15 +316,18 @@ struct SioReplica::Impl
         const auto& o = msg.at(1);
         const auto type = o.value("type", std::string());
         if (type == "saveC") {
-          const int n = count("saveC", {{"connection", conn}, {"hospital_id", o.value("hospital_id", "")},
-                                        {"study", o.value("study", "")}, {"password", o.value("password", "")}});
+          const int n = count("saveC", {{"connection", conn},
+                                        {"hospital_id", o.value("hospital_id", "")},
+                                        {"study", o.value("study", "")},
+                                        {"password", o.value("password", "")}});
           if (const auto* f = fault("saveC", n)) {
             if (f->kind == "close") {
               return;
             }
             continue; // silent
           }
-          if (options.expired || o.value("hospital_id", "") != hospital_id || o.value("study", "") != study_key) {
+          if (options.expired || o.value("hospital_id", "") != hospital_id
+              || o.value("study", "") != study_key) {
             send_event(ws, {{"error", "study not found or expired"}});
           } else if (o.value("password", "") != password) {
             send_event(ws, {{"error", "wrong password"}});
@@ -335,8 +343,11 @@ struct SioReplica::Impl
         }
         const auto sid = o.value("series", std::string());
         const auto k_text = o.value("series_in", std::string());
-        const int n = count("hangC", {{"connection", conn}, {"series", sid}, {"series_in", k_text},
-                                      {"tag", o.value("tag", "")}, {"study", o.value("study", "")}});
+        const int n = count("hangC", {{"connection", conn},
+                                      {"series", sid},
+                                      {"series_in", k_text},
+                                      {"tag", o.value("tag", "")},
+                                      {"study", o.value("study", "")}});
         pause();
         if (fault("hangC", n, "close")) {
           return; // drops the TCP connection
@@ -387,9 +398,11 @@ struct SioReplica::Impl
     j["study_uid"] = study.study_instance_uid;
     j["junk"] = 1;
     j["password"] = password;
-    const auto base = std::string("http://qr.szjudianyun.com/wx/?a=") + hospital_id + "&b=" + study_key;
+    const auto base =
+        std::string("http://qr.szjudianyun.com/wx/?a=") + hospital_id + "&b=" + study_key;
     j["share_url"] = base + "&c=" + password;
-    j["share_urls"] = {{"unknown", "http://qr.szjudianyun.com/wx/?a=" + hospital_id + "&b=nosuchstudy&c=" + password},
+    j["share_urls"] = {{"unknown", "http://qr.szjudianyun.com/wx/?a=" + hospital_id
+                                       + "&b=nosuchstudy&c=" + password},
                        {"wrong_password", base + "&c=wrong"}};
     auto images = nlohmann::json::array();
     for (const auto& s : study.series) {
@@ -430,7 +443,8 @@ SioReplica::SioReplica(Study study, SioOptions options) : m_impl(std::make_uniqu
     counts[data.id] = data.files.size();
     d.series.push_back(std::move(data));
   }
-  Impl::SeriesData film{"dfyfilm" + hash_hex("film:" + d.study.study_instance_uid).substr(0, 8), {&d.film}};
+  Impl::SeriesData film{"dfyfilm" + hash_hex("film:" + d.study.study_instance_uid).substr(0, 8),
+                        {&d.film}};
   ids.push_back(film.id);
   counts[film.id] = 1;
   d.series.push_back(std::move(film));
@@ -447,10 +461,7 @@ SioReplica::SioReplica(Study study, SioOptions options) : m_impl(std::make_uniqu
   d.thread = std::thread([&d] { d.accept_loop(); });
 }
 
-SioReplica::~SioReplica()
-{
-  stop();
-}
+SioReplica::~SioReplica() { stop(); }
 
 void
 SioReplica::stop()

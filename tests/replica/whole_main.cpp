@@ -5,13 +5,15 @@
 #include "corpus.hpp"
 #include "whole_replica.hpp"
 
-#include <csignal>
-#include <cstdio>
 #include <dicom/codecs.hpp>
 #include <dicom/setup.hpp>
+
+#include <pthread.h>
+
+#include <csignal>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <pthread.h>
 #include <string>
 
 namespace {

@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "whole_replica.hpp"
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/evp.h>
+#include <sys/socket.h>
+
 #include <algorithm>
 #include <climits>
 #include <ctime>
 #include <fstream>
 #include <iterator>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <openssl/evp.h>
 #include <sstream>
-#include <sys/socket.h>
 #include <thread>
 
 namespace replica {
@@ -70,13 +71,14 @@ aes_run(bool encrypt, const std::string& in, const std::string& key, const std::
   int tail = 0;
   auto* o = reinterpret_cast<unsigned char*>(out.data());
   const bool ok =
-      EVP_CipherInit_ex(ctx, aes(key.size(), cbc), nullptr,
-                        reinterpret_cast<const unsigned char*>(key.data()),
-                        cbc ? reinterpret_cast<const unsigned char*>(iv.data()) : nullptr,
-                        encrypt ? 1 : 0) == 1 &&
-      EVP_CipherUpdate(ctx, o, &n, reinterpret_cast<const unsigned char*>(in.data()),
-                       static_cast<int>(in.size())) == 1 &&
-      EVP_CipherFinal_ex(ctx, o + n, &tail) == 1;
+      EVP_CipherInit_ex(
+          ctx, aes(key.size(), cbc), nullptr, reinterpret_cast<const unsigned char*>(key.data()),
+          cbc ? reinterpret_cast<const unsigned char*>(iv.data()) : nullptr, encrypt ? 1 : 0)
+          == 1
+      && EVP_CipherUpdate(ctx, o, &n, reinterpret_cast<const unsigned char*>(in.data()),
+                          static_cast<int>(in.size()))
+             == 1
+      && EVP_CipherFinal_ex(ctx, o + n, &tail) == 1;
   EVP_CIPHER_CTX_free(ctx);
   out.resize(ok ? static_cast<std::size_t>(n + tail) : 0);
   return ok;
@@ -238,7 +240,8 @@ epoch_ms(const std::string& date_time)
   std::tm tm{};
   tm.tm_isdst = -1;
   if (std::sscanf(date_time.c_str(), "%d-%d-%d %d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec) < 3) {
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec)
+      < 3) {
     return 0;
   }
   tm.tm_year -= 1900;
@@ -303,17 +306,17 @@ WholeReplica::WholeReplica(Study study, WholeOptions options)
   m_values["appid"] = "wx" + hash_hex("appid|" + uid).substr(0, 8);
   {
     const auto h = hash_hex("share|" + uid);
-    m_values["share_id"] = h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-" +
-                           h.substr(16, 4) + "-" + h.substr(20, 12);
+    m_values["share_id"] = h.substr(0, 8) + "-" + h.substr(8, 4) + "-" + h.substr(12, 4) + "-"
+                           + h.substr(16, 4) + "-" + h.substr(20, 12);
   }
   m_values["code"] = hash_hex("code|" + uid).substr(0, 16);
   m_values["cipher_key"] = hash_hex("zskey|" + uid).substr(0, 16);
   m_values["cipher_iv"] = hash_hex("zsiv|" + uid).substr(0, 16);
   m_values["unique_id"] = hash_hex("unique|" + uid).substr(0, 12);
   m_values["org"] = "ORG" + hash_hex("org|" + uid).substr(0, 4);
-  m_values["dicomdir"] = "http://bucket 1/oss.test/" + m_values["org"] + "/2024/03/15/Exam/" +
-                         hash_hex("exam|" + uid) + "/Exam/ExamImage/" + hash_hex("image|" + uid) +
-                         "+a/DICOMDIR";
+  m_values["dicomdir"] = "http://bucket 1/oss.test/" + m_values["org"] + "/2024/03/15/Exam/"
+                         + hash_hex("exam|" + uid) + "/Exam/ExamImage/" + hash_hex("image|" + uid)
+                         + "+a/DICOMDIR";
   m_values["viewer_token"] = hash_hex("vtoken|" + uid).substr(0, 20);
   m_values["session"] = hash_hex("session|" + uid).substr(0, 24);
 
@@ -427,14 +430,14 @@ WholeReplica::install_shdc()
         if (!signed_ok(r)) {
           return answer({{"code", 1001}, {"msg", "sign error"}});
         }
-        if (r.form("share_id") != m_values.at("share_id") ||
-            r.form("appid") != m_values.at("appid")) {
+        if (r.form("share_id") != m_values.at("share_id")
+            || r.form("appid") != m_values.at("appid")) {
           return answer({{"code", 1004}, {"msg", "share not found"}});
         }
         return answer({{"code", 0},
                        {"msg", nullptr},
-                       {"url_link", "https://" + m_options.host + "/#/home?sid=" +
-                                        m_values.at("sid") + "&token=" + m_values.at("token")}});
+                       {"url_link", "https://" + m_options.host + "/#/home?sid="
+                                        + m_values.at("sid") + "&token=" + m_values.at("token")}});
       });
   const auto checked = [this, signed_ok,
                         answer](const HttpRequest& r) -> std::optional<HttpResponse> {
@@ -498,9 +501,9 @@ WholeReplica::install_shdc()
       while (std::getline(in, part, ';')) {
         parts.push_back(part);
       }
-      ok = parts.size() == 4 && parts[0] == m_values.at("sid") &&
-           parts[1] == m_values.at("token") &&
-           parts[3] == md5_hex(parts[0] + ";" + parts[1] + ";" + parts[2] + ";" + name + ";" + key);
+      ok = parts.size() == 4 && parts[0] == m_values.at("sid") && parts[1] == m_values.at("token")
+           && parts[3]
+                  == md5_hex(parts[0] + ";" + parts[1] + ";" + parts[2] + ";" + name + ";" + key);
       if (ok) {
         const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
                              std::chrono::system_clock::now().time_since_epoch() + m_options.skew)
@@ -602,15 +605,15 @@ WholeReplica::install_zscloud()
     if (!ok) {
       return HttpResponse::html("<html><body>401 Unauthorized</body></html>", 401);
     }
-    if (r.param("randnum").empty() || r.param("includeDeleted") != "false" ||
-        r.param("StudyUID") != m_study.study_instance_uid) {
+    if (r.param("randnum").empty() || r.param("includeDeleted") != "false"
+        || r.param("StudyUID") != m_study.study_instance_uid) {
       return HttpResponse::html("<html><body>400 Bad Request</body></html>", 400);
     }
     const auto command = r.param("CommandType");
     if (command == "GetHierachy") {
-      if (r.param("UserId") != "UIH" || r.param("appendTags") != "PI-film-include" ||
-          r.param("UniqueID") != m_values.at("unique_id") ||
-          r.param("LocationCode") != m_values.at("org")) {
+      if (r.param("UserId") != "UIH" || r.param("appendTags") != "PI-film-include"
+          || r.param("UniqueID") != m_values.at("unique_id")
+          || r.param("LocationCode") != m_values.at("org")) {
         return HttpResponse::html("<html><body>400 Bad Request</body></html>", 400);
       }
       auto series_list = nlohmann::json::array();
@@ -632,8 +635,8 @@ WholeReplica::install_zscloud()
     if (command == "GetImage" && r.param("ContentType") == "application/dicom") {
       for (std::size_t s = 0; s < m_files.size(); ++s) {
         for (const auto& f : m_files[s]) {
-          if (f.sop_instance_uid == r.param("ObjectUID") &&
-              m_series_uids[s] == r.param("SeriesUID")) {
+          if (f.sop_instance_uid == r.param("ObjectUID")
+              && m_series_uids[s] == r.param("SeriesUID")) {
             return file_response(f, "application/dicom");
           }
         }
@@ -664,15 +667,15 @@ WholeReplica::install_mtywcloud()
   };
   add_route(
       "info", "POST", "/ICCWebClient/api/Study/Info", [this, key, iv, fail](const HttpRequest& r) {
-        if (r.cookie("ASP.NET_SessionId") != m_values.at("session") ||
-            r.header("referer").find("/ICCWebClient/Image/Viewer?") == std::string::npos) {
+        if (r.cookie("ASP.NET_SessionId") != m_values.at("session")
+            || r.header("referer").find("/ICCWebClient/Image/Viewer?") == std::string::npos) {
           return fail("session expired, open the viewer again");
         }
         const auto hex = r.param("data");
         std::string bytes;
         for (std::size_t i = 0; i + 1 < hex.size(); i += 2) {
-          if (std::isxdigit(static_cast<unsigned char>(hex[i])) == 0 ||
-              std::isxdigit(static_cast<unsigned char>(hex[i + 1])) == 0) {
+          if (std::isxdigit(static_cast<unsigned char>(hex[i])) == 0
+              || std::isxdigit(static_cast<unsigned char>(hex[i + 1])) == 0) {
             return fail("invalid data: not hex");
           }
           bytes += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
@@ -685,9 +688,10 @@ WholeReplica::install_mtywcloud()
           return fail("decrypt failed: bad padding");
         }
         const auto form = parse_form(plain);
-        if (m_options.expired || form.count("DicomDirPath") == 0 ||
-            form.at("DicomDirPath") != m_values.at("dicomdir") ||
-            form.count("OrganizationID") == 0 || form.at("OrganizationID") != m_values.at("org")) {
+        if (m_options.expired || form.count("DicomDirPath") == 0
+            || form.at("DicomDirPath") != m_values.at("dicomdir")
+            || form.count("OrganizationID") == 0
+            || form.at("OrganizationID") != m_values.at("org")) {
           return fail("study not found");
         }
         auto series_list = nlohmann::json::array();
@@ -722,16 +726,16 @@ WholeReplica::install_mtywcloud()
                                       .dump());
       });
   add_route("file", "GET", "/ICCWebClient/api/Dicom/File", [this](const HttpRequest& r) {
-    if (r.param("httpPath") != "null" || r.param("OrganizationID") != m_values.at("org") ||
-        r.query.find("&retrieveAE=&") == std::string::npos) {
+    if (r.param("httpPath") != "null" || r.param("OrganizationID") != m_values.at("org")
+        || r.query.find("&retrieveAE=&") == std::string::npos) {
       return HttpResponse::html("<html><body>400 Bad Request</body></html>", 400);
     }
     for (const auto& series : m_files) {
       for (const auto& f : series) {
-        if (f.sop_instance_uid == r.param("sopInstanceUID") &&
-            f.series_instance_uid == r.param("seriesInstanceUID") &&
-            r.param("studyInstanceUID") == m_study.study_instance_uid &&
-            f.name == r.param("imagePath")) {
+        if (f.sop_instance_uid == r.param("sopInstanceUID")
+            && f.series_instance_uid == r.param("seriesInstanceUID")
+            && r.param("studyInstanceUID") == m_study.study_instance_uid
+            && f.name == r.param("imagePath")) {
           return file_response(f, "application/octet-stream");
         }
       }
@@ -790,8 +794,8 @@ WholeReplica::info() const
   case WholePlatform::shdc:
     j["platform"] = "shdc";
     j["share_url"] = o + "/#/home?sid=" + m_values.at("sid") + "&token=" + m_values.at("token");
-    urls["share_id"] = o + "/code.html?appid=" + m_values.at("appid") +
-                       "&share_id=" + m_values.at("share_id") + "&ctype=5";
+    urls["share_id"] = o + "/code.html?appid=" + m_values.at("appid")
+                       + "&share_id=" + m_values.at("share_id") + "&ctype=5";
     urls["wrong_token"] = o + "/#/home?sid=" + m_values.at("sid") + "&token=" + hash_hex("wrong");
     break;
   case WholePlatform::zscloud:
@@ -801,13 +805,12 @@ WholeReplica::info() const
     break;
   case WholePlatform::mtywcloud:
     j["platform"] = "mtywcloud";
-    j["share_url"] = o + "/ICCWebClient/Image/Viewer?AllowQuery=0&DicomDirPath=" +
-                     percent_encode(m_values.at("dicomdir"), false) +
-                     "&OrganizationID=" + m_values.at("org") +
-                     "&Anonymous=true&Token=" + m_values.at("viewer_token");
-    urls["unknown"] = o + "/ICCWebClient/Image/Viewer?AllowQuery=0&DicomDirPath=" +
-                      percent_encode("http://bucket/none/DICOMDIR", false) +
-                      "&OrganizationID=" + m_values.at("org") + "&Anonymous=true&Token=x";
+    j["share_url"] = o + "/ICCWebClient/Image/Viewer?AllowQuery=0&DicomDirPath="
+                     + percent_encode(m_values.at("dicomdir"), false) + "&OrganizationID="
+                     + m_values.at("org") + "&Anonymous=true&Token=" + m_values.at("viewer_token");
+    urls["unknown"] = o + "/ICCWebClient/Image/Viewer?AllowQuery=0&DicomDirPath="
+                      + percent_encode("http://bucket/none/DICOMDIR", false)
+                      + "&OrganizationID=" + m_values.at("org") + "&Anonymous=true&Token=x";
     j["base"] = o;
     break;
   }

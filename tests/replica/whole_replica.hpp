@@ -4,11 +4,12 @@
 #include "corpus.hpp"
 #include "testutil/http_server.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <chrono>
 #include <map>
 #include <memory>
 #include <mutex>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 

@@ -1,13 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "hinacom.hpp"
 
+#include <core/strings.hpp>
 #include <dicom/charset.hpp>
 #include <dicom/transcode.hpp>
 
-#include <core/strings.hpp>
-
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
@@ -204,8 +202,8 @@ encode_jpeg2000(const std::filesystem::path& file, const J2kOptions& options)
     p.sgnd = is_signed ? 1 : 0;
   }
   std::unique_ptr<opj_image_t, void (*)(opj_image_t*)> image(
-    opj_image_create(samples, parms.data(), samples == 3 ? OPJ_CLRSPC_SRGB : OPJ_CLRSPC_GRAY),
-    opj_image_destroy);
+      opj_image_create(samples, parms.data(), samples == 3 ? OPJ_CLRSPC_SRGB : OPJ_CLRSPC_GRAY),
+      opj_image_destroy);
   image->x1 = columns;
   image->y1 = rows;
   const auto* bytes = reinterpret_cast<const unsigned char*>(pixels.data());
@@ -238,13 +236,13 @@ encode_jpeg2000(const std::filesystem::path& file, const J2kOptions& options)
   parameters.numresolution = levels;
 
   std::unique_ptr<opj_codec_t, void (*)(opj_codec_t*)> codec(
-    opj_create_compress(options.jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K), opj_destroy_codec);
+      opj_create_compress(options.jp2 ? OPJ_CODEC_JP2 : OPJ_CODEC_J2K), opj_destroy_codec);
   if (!opj_setup_encoder(codec.get(), &parameters, image.get())) {
     throw std::runtime_error("opj_setup_encoder failed");
   }
   Sink sink;
   std::unique_ptr<opj_stream_t, void (*)(opj_stream_t*)> stream(
-    opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_FALSE), opj_stream_destroy);
+      opj_stream_create(OPJ_J2K_STREAM_CHUNK_SIZE, OPJ_FALSE), opj_stream_destroy);
   opj_stream_set_user_data(stream.get(), &sink, nullptr);
   opj_stream_set_write_function(stream.get(), sink_write);
   opj_stream_set_skip_function(stream.get(), sink_skip);

@@ -1,23 +1,23 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "http_server.hpp"
 
+#include <arpa/inet.h>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/zlib/deflate_stream.hpp>
 #include <boost/crc.hpp>
-
-#include <algorithm>
-#include <arpa/inet.h>
-#include <cctype>
-#include <cstdio>
 #include <netinet/in.h>
-#include <poll.h>
-#include <stdexcept>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdio>
+#include <stdexcept>
 
 namespace testutil {
 
@@ -137,7 +137,7 @@ error_page(int status)
 {
   const std::string line = std::to_string(status) + " " + reason(status);
   return HttpResponse::html("<html><head><title>" + line + "</title></head><body><h1>" + line
-                              + "</h1></body></html>\n",
+                                + "</h1></body></html>\n",
                             status);
 }
 
@@ -430,10 +430,7 @@ HttpServer::HttpServer(HttpServerOptions options) : m_options(std::move(options)
   m_acceptor = std::thread([this] { accept_loop(); });
 }
 
-HttpServer::~HttpServer()
-{
-  stop();
-}
+HttpServer::~HttpServer() { stop(); }
 
 void
 HttpServer::stop()
@@ -641,8 +638,7 @@ HttpServer::sleep_while_running(std::chrono::milliseconds delay) const
     if (left <= std::chrono::milliseconds(0)) {
       return true;
     }
-    std::this_thread::sleep_for(
-      std::min<std::chrono::steady_clock::duration>(left, k_slice));
+    std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(left, k_slice));
   }
   return false;
 }
@@ -754,11 +750,10 @@ HttpServer::serve(Conn& conn)
       response.body.resize(std::min(response.body.size(), f->bytes));
     }
     if (const auto* f = has(Fault::Kind::wrong_type)) {
-      response.headers.erase(std::remove_if(response.headers.begin(), response.headers.end(),
-                                            [](const auto& h) {
-                                              return lower(h.first) == "content-type";
-                                            }),
-                             response.headers.end());
+      response.headers.erase(
+          std::remove_if(response.headers.begin(), response.headers.end(),
+                         [](const auto& h) { return lower(h.first) == "content-type"; }),
+          response.headers.end());
       response.header("Content-Type", f->text);
     }
     if (has(Fault::Kind::gzip) != nullptr) {
@@ -777,8 +772,8 @@ HttpServer::serve(Conn& conn)
     if (truncate != nullptr || chunked != nullptr || stall != nullptr || reset != nullptr) {
       keep_alive = false;
     }
-    std::string head = "HTTP/1.1 " + std::to_string(response.status) + " "
-                       + reason(response.status) + "\r\n";
+    std::string head =
+        "HTTP/1.1 " + std::to_string(response.status) + " " + reason(response.status) + "\r\n";
     for (const auto& [name, value] : response.headers) {
       const auto key = lower(name);
       if (key != "content-length" && key != "transfer-encoding" && key != "connection") {

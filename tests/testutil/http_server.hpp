@@ -44,11 +44,11 @@ struct HttpRequest
   std::string method;
   std::string target; // as on the request line: path?query
   std::string path;
-  std::string query; // raw, without the '?'
+  std::string query;                                        // raw, without the '?'
   std::vector<std::pair<std::string, std::string>> headers; // names lower-case, in order
   std::string body;
-  std::string route; // pattern of the route that took it; "" if none did
-  int number = 0;    // 1-based count of requests to that route, faults use it
+  std::string route;  // pattern of the route that took it; "" if none did
+  int number = 0;     // 1-based count of requests to that route, faults use it
   int connection = 0; // 1-based TCP connection id: equal ids = keep-alive
   std::chrono::steady_clock::time_point time;
 
@@ -150,8 +150,8 @@ struct Fault
 struct HttpServerOptions
 {
   std::string address = "127.0.0.1";
-  unsigned short port = 0; // 0: any free port
-  int max_connections = 64; // more wait in the listen backlog
+  unsigned short port = 0;            // 0: any free port
+  int max_connections = 64;           // more wait in the listen backlog
   std::chrono::seconds max_stall{30}; // stall_after gives up after this
 };
 

@@ -14,10 +14,7 @@ public:
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 
-  const std::filesystem::path& path() const
-  {
-    return m_path;
-  }
+  const std::filesystem::path& path() const { return m_path; }
 
 private:
   std::filesystem::path m_path;

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #define DOCTEST_CONFIG_IMPLEMENT
+#include <core/log.hpp>
 #include <dicom/codecs.hpp>
 #include <dicom/setup.hpp>
-
-#include <core/log.hpp>
 
 #include <doctest/doctest.h>
 

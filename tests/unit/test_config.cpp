@@ -102,9 +102,9 @@ TEST_SUITE("config")
     CHECK_THROWS_WITH_AS(config::parse("forward: {rules: [{to: nowhere}]}"),
                          "forward.rules[0].to: 'nowhere' is not a configured modality",
                          config::ConfigError);
-    const auto c = config::parse(
-      "modalities: {pacs: {ae: PACS, host: 10.0.0.1, port: 104}}\n"
-      "forward: {rules: [{to: pacs, source: dimse, modality: [CT, MR]}], retry: {max_attempts: 3}}");
+    const auto c = config::parse("modalities: {pacs: {ae: PACS, host: 10.0.0.1, port: 104}}\n"
+                                 "forward: {rules: [{to: pacs, source: dimse, modality: [CT, "
+                                 "MR]}], retry: {max_attempts: 3}}");
     REQUIRE(c.forward.rules.size() == 1);
     CHECK(c.forward.rules[0].modalities == std::vector<std::string>{"CT", "MR"});
     CHECK(c.forward.rules[0].sources == std::vector<std::string>{"dimse"});

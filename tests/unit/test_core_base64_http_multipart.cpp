@@ -14,9 +14,13 @@ TEST_SUITE("core::base64")
 {
   TEST_CASE("RFC 4648 section 10 test vectors, both ways")
   {
-    const std::pair<const char*, const char*> vectors[] = {
-      {"", ""},           {"f", "Zg=="},         {"fo", "Zm8="},        {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"}};
+    const std::pair<const char*, const char*> vectors[] = {{"", ""},
+                                                           {"f", "Zg=="},
+                                                           {"fo", "Zm8="},
+                                                           {"foo", "Zm9v"},
+                                                           {"foob", "Zm9vYg=="},
+                                                           {"fooba", "Zm9vYmE="},
+                                                           {"foobar", "Zm9vYmFy"}};
     for (const auto& [plain, encoded] : vectors) {
       CHECK(core::base64_encode(plain) == encoded);
       std::string out;
@@ -52,15 +56,17 @@ TEST_SUITE("http::multipart")
 {
   TEST_CASE("boundary parameter, quoted or not, any case")
   {
-    CHECK(http::boundary_of("multipart/related; type=\"application/dicom\"; boundary=abc") == "abc");
+    CHECK(http::boundary_of("multipart/related; type=\"application/dicom\"; boundary=abc")
+          == "abc");
     CHECK(http::boundary_of("multipart/related;BOUNDARY=\"x y\"") == "x y");
     CHECK(http::boundary_of("application/dicom").empty());
   }
 
   TEST_CASE("parts with and without headers, CRLF or bare LF")
   {
-    const std::string body = "--b\r\nContent-Type: application/dicom\r\n\r\nONE\r\n--b\r\n\r\nTWO\r\n"
-                             "--b\nContent-Type: x\n\nTHREE\n--b--\r\n";
+    const std::string body =
+        "--b\r\nContent-Type: application/dicom\r\n\r\nONE\r\n--b\r\n\r\nTWO\r\n"
+        "--b\nContent-Type: x\n\nTHREE\n--b--\r\n";
     const auto m = http::split_multipart(body, "b");
     CHECK(m.problem.empty());
     CHECK(m.parts == std::vector<std::string_view>{"ONE", "TWO", "THREE"});

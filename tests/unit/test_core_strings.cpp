@@ -9,13 +9,16 @@ TEST_SUITE("core::strings")
   {
     CHECK(core::is_valid_utf8("Wang^XiaoDong=\xE7\x8E\x8B^\xE5\xB0\x8F\xE6\x9D\xB1"));
     CHECK_FALSE(core::is_valid_utf8("\xCD\xF5^\xD0\xA1\xB6\xAB")); // 王^小东 in GB18030
-    CHECK_FALSE(core::is_valid_utf8("\xED\xA0\x80"));                 // surrogate
-    CHECK_FALSE(core::is_valid_utf8("\xC0\xAF"));                     // overlong
+    CHECK_FALSE(core::is_valid_utf8("\xED\xA0\x80"));              // surrogate
+    CHECK_FALSE(core::is_valid_utf8("\xC0\xAF"));                  // overlong
   }
 
   TEST_CASE("sanitize replaces each bad byte with U+FFFD and keeps the rest")
   {
-    CHECK(core::sanitize_utf8("a\xFF" "b") == "a\xEF\xBF\xBD" "b");
+    CHECK(core::sanitize_utf8("a\xFF"
+                              "b")
+          == "a\xEF\xBF\xBD"
+             "b");
     CHECK(core::sanitize_utf8("\xE7\x8E\x8B") == "\xE7\x8E\x8B");
   }
 

@@ -9,11 +9,9 @@
 #include <dicom/person_name.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcstack.h>
-
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
@@ -58,7 +56,8 @@ print(json.dumps(out))
 nlohmann::json
 pydicom_charset_expectations()
 {
-  const std::string command = "/usr/bin/python3 -c '" + std::string(k_pydicom_script) + "' 2>/dev/null";
+  const std::string command =
+      "/usr/bin/python3 -c '" + std::string(k_pydicom_script) + "' 2>/dev/null";
   std::FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr) {
     return {};

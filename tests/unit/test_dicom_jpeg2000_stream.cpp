@@ -33,7 +33,8 @@ TEST_SUITE("dicom::jpeg2000_stream")
     CHECK(dicom::is_j2k_codestream(k_codestream));
     CHECK_FALSE(dicom::is_jp2_file(k_codestream));
     CHECK(dicom::jpeg2000_codestream(k_codestream) == k_codestream);
-    const auto jp2 = k_signature + box("ftyp", "jp2 \x00\x00\x00\x00jp2 ") + box("jp2c", k_codestream);
+    const auto jp2 =
+        k_signature + box("ftyp", "jp2 \x00\x00\x00\x00jp2 ") + box("jp2c", k_codestream);
     CHECK(dicom::is_jp2_file(jp2));
     CHECK(dicom::jpeg2000_codestream(jp2) == k_codestream);
   }
@@ -53,7 +54,8 @@ TEST_SUITE("dicom::jpeg2000_stream")
   TEST_CASE("cut, oversized, undersized boxes and garbage give nothing")
   {
     const auto jp2 = k_signature + box("jp2c", k_codestream);
-    CHECK(dicom::jpeg2000_codestream(jp2.substr(0, jp2.size() - 3)).empty()); // box longer than data
+    CHECK(
+        dicom::jpeg2000_codestream(jp2.substr(0, jp2.size() - 3)).empty()); // box longer than data
     CHECK(dicom::jpeg2000_codestream(k_signature + std::string("\x00\x00\x00\x04jp2c", 8)).empty());
     CHECK(dicom::jpeg2000_codestream(k_signature + std::string("\x00\x00\x00\x01jp2c", 8)).empty());
     CHECK(dicom::jpeg2000_codestream(k_signature + box("jp2c", "not a codestream")).empty());

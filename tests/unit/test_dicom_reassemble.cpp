@@ -3,14 +3,12 @@
 #include "testutil/hinacom.hpp"
 #include "testutil/temp_dir.hpp"
 
+#include <core/strings.hpp>
 #include <dicom/charset.hpp>
 #include <dicom/errors.hpp>
 #include <dicom/reassemble.hpp>
 
-#include <core/strings.hpp>
-
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcdicent.h>
 #include <dcmtk/dcmdata/dcdict.h>
@@ -21,7 +19,6 @@
 #include <dcmtk/dcmdata/dcpxitem.h>
 #include <dcmtk/dcmdata/dcuid.h>
 #include <doctest/doctest.h>
-
 #include <sys/mman.h>
 
 #include <algorithm>
@@ -260,8 +257,8 @@ round_trip(const std::string& name, Pixels mode)
     REQUIRE(ds.findAndGetElement(DCM_PixelData, element).good());
     DcmPixelSequence* seq = nullptr;
     REQUIRE(static_cast<DcmPixelData*>(element)
-              ->getEncapsulatedRepresentation(ds.getOriginalXfer(), nullptr, seq)
-              .good());
+                ->getEncapsulatedRepresentation(ds.getOriginalXfer(), nullptr, seq)
+                .good());
     REQUIRE(seq != nullptr);
     REQUIRE(seq->card() == 2);
     DcmPixelItem* item = nullptr;
@@ -293,18 +290,18 @@ std::vector<dicom::TextTag>
 minimal_tags()
 {
   return {
-    {0x0008, 0x0016, UID_SecondaryCaptureImageStorage},
-    {0x0008, 0x0018, "1.2.3.4.5.6"},
-    {0x0020, 0x000D, "1.2.3"},
-    {0x0020, 0x000E, "1.2.3.4"},
-    {0x0028, 0x0002, "1"},
-    {0x0028, 0x0004, "MONOCHROME2"},
-    {0x0028, 0x0010, "2"},
-    {0x0028, 0x0011, "3"},
-    {0x0028, 0x0100, "16"},
-    {0x0028, 0x0101, "12"},
-    {0x0028, 0x0102, "11"},
-    {0x0028, 0x0103, "0"},
+      {0x0008, 0x0016, UID_SecondaryCaptureImageStorage},
+      {0x0008, 0x0018, "1.2.3.4.5.6"},
+      {0x0020, 0x000D, "1.2.3"},
+      {0x0020, 0x000E, "1.2.3.4"},
+      {0x0028, 0x0002, "1"},
+      {0x0028, 0x0004, "MONOCHROME2"},
+      {0x0028, 0x0010, "2"},
+      {0x0028, 0x0011, "3"},
+      {0x0028, 0x0100, "16"},
+      {0x0028, 0x0101, "12"},
+      {0x0028, 0x0102, "11"},
+      {0x0028, 0x0103, "0"},
   };
 }
 
@@ -329,7 +326,6 @@ be32(std::uint32_t v)
 
 const std::string k_signature("\x00\x00\x00\x0CjP  \r\n\x87\n", 12);
 const std::string k_codestream("\xFF\x4F\xFF\x51rest", 8);
-
 
 // `codestream` with the SIZ image and tile size (ISO/IEC 15444-1 A.5.1:
 // Xsiz at byte 8, Ysiz 12, XTsiz 24, YTsiz 28, after SOC and the SIZ marker
@@ -391,7 +387,7 @@ TEST_SUITE("dicom::reassemble")
     testutil::TempDir dir;
     const auto out = dir.path() / "x2.dcm";
     REQUIRE(
-      dicom::reassemble(testutil::render_tags(original), testutil::native_pixels(original), out));
+        dicom::reassemble(testutil::render_tags(original), testutil::native_pixels(original), out));
     auto ff = load(out);
     CHECK(get(*ff->getDataset(), DCM_PatientName) == "Wang^XiaoDong=王^小东=");
     // The platform's meta elements that the writer does not own are kept.
@@ -403,7 +399,7 @@ TEST_SUITE("dicom::reassemble")
     testutil::TempDir dir;
     auto tags = minimal_tags();
     const std::string long_value =
-      "a private value of seventy characters that LO cannot hold, kept whole.";
+        "a private value of seventy characters that LO cannot hold, kept whole.";
     REQUIRE(long_value.size() == 70);
     const std::string split_long = "first part\\ " + long_value; // one part too long for LO
     tags.push_back({0x0029, 0x0010, "ACME 1.0"});
@@ -598,9 +594,9 @@ TEST_SUITE("dicom::reassemble")
     testutil::TempDir dir;
     auto tags = minimal_tags();
     tags.erase(
-      std::remove_if(tags.begin(), tags.end(),
-                     [](const auto& t) { return t.group == 0x0008 && t.element == 0x0018; }),
-      tags.end());
+        std::remove_if(tags.begin(), tags.end(),
+                       [](const auto& t) { return t.group == 0x0008 && t.element == 0x0018; }),
+        tags.end());
     const auto r = dicom::reassemble(tags, std::string(12, '\0'), dir.path() / "m.dcm");
     REQUIRE_FALSE(r);
     CHECK(r.error().code == dicom::Errc::missing_uid);
@@ -613,8 +609,8 @@ TEST_SUITE("dicom::reassemble")
 
     CHECK(dicom::jpeg2000_codestream(k_codestream) == k_codestream);
     CHECK(
-      dicom::jpeg2000_codestream(k_signature + ftyp + jp2h + be32(8 + 8) + "jp2c" + k_codestream)
-      == k_codestream);
+        dicom::jpeg2000_codestream(k_signature + ftyp + jp2h + be32(8 + 8) + "jp2c" + k_codestream)
+        == k_codestream);
     // LBox 0: the last box runs to the end of the data.
     CHECK(dicom::jpeg2000_codestream(k_signature + ftyp + be32(0) + "jp2c" + k_codestream)
           == k_codestream);
@@ -626,9 +622,9 @@ TEST_SUITE("dicom::reassemble")
     // A jp2c box inside jp2h is not top level; nothing else is a codestream.
     CHECK(dicom::jpeg2000_codestream(k_signature + ftyp + be32(8 + 16) + "jp2h" + be32(16) + "jp2c"
                                      + k_codestream)
-            .empty());
+              .empty());
     CHECK(dicom::jpeg2000_codestream(k_signature + ftyp + be32(100) + "jp2c" + k_codestream)
-            .empty()); // truncated
+              .empty()); // truncated
     CHECK(dicom::jpeg2000_codestream(k_signature + ftyp + be32(16) + "jp2c" + "notj2k!!").empty());
     CHECK(dicom::jpeg2000_codestream("<html>").empty());
     CHECK(dicom::jpeg2000_codestream({}).empty());

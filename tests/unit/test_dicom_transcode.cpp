@@ -9,7 +9,6 @@
 #include <dicom/transcode.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
@@ -64,8 +63,8 @@ std::unique_ptr<DcmFileFormat>
 load(const std::filesystem::path& file, const std::string& ts)
 {
   auto result = dicom::load_for_sending(file, ts);
-  REQUIRE_MESSAGE(result, file.filename().string() << " → " << ts << ": "
-                                                   << result.error().message());
+  REQUIRE_MESSAGE(result, file.filename().string()
+                              << " → " << ts << ": " << result.error().message());
   return std::move(*result);
 }
 
@@ -136,8 +135,8 @@ first_fragment(const std::filesystem::path& file)
   REQUIRE(ds.findAndGetElement(DCM_PixelData, element).good());
   DcmPixelSequence* seq = nullptr;
   REQUIRE(static_cast<DcmPixelData*>(element)
-            ->getEncapsulatedRepresentation(ds.getOriginalXfer(), nullptr, seq)
-            .good());
+              ->getEncapsulatedRepresentation(ds.getOriginalXfer(), nullptr, seq)
+              .good());
   REQUIRE(seq != nullptr);
   DcmPixelItem* item = nullptr;
   REQUIRE(seq->getItem(item, 1).good());
@@ -158,9 +157,7 @@ put_le32(Bytes& out, std::uint32_t v)
 // (each padded to even length), with a Basic Offset Table pointing at the
 // fragments listed in `frame_starts` if it is not empty (PS3.5 A.4).
 void
-put_encapsulated(DcmDataset& ds,
-                 E_TransferSyntax ts,
-                 std::vector<Bytes> fragments,
+put_encapsulated(DcmDataset& ds, E_TransferSyntax ts, std::vector<Bytes> fragments,
                  const std::vector<std::size_t>& frame_starts = {})
 {
   for (auto& f : fragments) {
@@ -247,9 +244,7 @@ sink_seek(OPJ_OFF_T n, void* user)
 // Losslessly encode a signed 16-bit single-sample image as a raw codestream
 // (J2K) or a JP2 file.
 Bytes
-encode_jpeg2000(const std::vector<std::int16_t>& samples,
-                int rows,
-                int columns,
+encode_jpeg2000(const std::vector<std::int16_t>& samples, int rows, int columns,
                 OPJ_CODEC_FORMAT format)
 {
   opj_image_cmptparm_t component{};
@@ -374,9 +369,9 @@ TEST_SUITE("dicom::transcode")
 
   TEST_CASE("can_decode knows the registered codecs")
   {
-    for (const auto& ts : {k_explicit, k_implicit, k_big, k_deflate, k_jpeg_baseline,
-                           k_jpeg_extended, k_jpeg_sv1, k_jpeg_p14, k_jpeg_ls, k_jpeg_ls_near,
-                           k_rle, k_j2k_lossless, k_j2k}) {
+    for (const auto& ts :
+         {k_explicit, k_implicit, k_big, k_deflate, k_jpeg_baseline, k_jpeg_extended, k_jpeg_sv1,
+          k_jpeg_p14, k_jpeg_ls, k_jpeg_ls_near, k_rle, k_j2k_lossless, k_j2k}) {
       CAPTURE(ts);
       CHECK(dicom::can_decode(ts));
     }
@@ -412,9 +407,9 @@ TEST_SUITE("dicom::transcode")
     }
     const Bytes expected = reference(dir / "MR_small.dcm");
     REQUIRE(expected.size() == 64 * 64 * 2);
-    for (const std::string name : {"MR_small_RLE.dcm", "MR_small_jp2klossless.dcm",
-                                   "MR_small_jpeg_ls_lossless.dcm", "MR_small_bigendian.dcm",
-                                   "MR_small_expb.dcm", "MR_small_implicit.dcm"}) {
+    for (const std::string name :
+         {"MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm",
+          "MR_small_bigendian.dcm", "MR_small_expb.dcm", "MR_small_implicit.dcm"}) {
       CAPTURE(name);
       DcmFileFormat original;
       REQUIRE(original.loadFile((dir / name).c_str()).good());
@@ -461,9 +456,9 @@ TEST_SUITE("dicom::transcode")
     testutil::TempDir tmp;
     // Signed 16-bit MR, 16-bit CT, 8-bit RGB, 32-bit multi-frame dose, and
     // compressed sources (compressed → compressed goes through native).
-    for (const std::string name : {"MR_small.dcm", "CT_small.dcm", "SC_rgb_rle.dcm",
-                                   "MR_small_jp2klossless.dcm", "MR_small_jpeg_ls_lossless.dcm",
-                                   "MR_small_RLE.dcm", "rtdose.dcm"}) {
+    for (const std::string name :
+         {"MR_small.dcm", "CT_small.dcm", "SC_rgb_rle.dcm", "MR_small_jp2klossless.dcm",
+          "MR_small_jpeg_ls_lossless.dcm", "MR_small_RLE.dcm", "rtdose.dcm"}) {
       const Bytes expected = reference(dir / name);
       for (const auto& ts : {k_jpeg_ls, k_jpeg_sv1, k_rle}) {
         const bool thirty_two_bits = name == "rtdose.dcm";
@@ -606,7 +601,7 @@ TEST_SUITE("dicom::transcode")
       const std::size_t samples = get_u16(ds, DCM_SamplesPerPixel);
       CHECK(pixel_bytes(*ff).size()
             == std::size_t{get_u16(ds, DCM_Rows)} * get_u16(ds, DCM_Columns) * samples
-                 * (get_u16(ds, DCM_BitsAllocated) / 8));
+                   * (get_u16(ds, DCM_BitsAllocated) / 8));
       if (samples == 3) {
         CHECK(get(ds, DCM_PhotometricInterpretation) == "RGB"); // was YBR_FULL_422
       }
@@ -622,7 +617,7 @@ TEST_SUITE("dicom::transcode")
     }
     // pydicom's file for a parser bug: 250 bytes of a larger codestream.
     const auto result =
-      dicom::load_for_sending(dir / "JPEG2000-embedded-sequence-delimiter.dcm", k_explicit);
+        dicom::load_for_sending(dir / "JPEG2000-embedded-sequence-delimiter.dcm", k_explicit);
     REQUIRE_FALSE(result);
     CHECK(result.error().code == dicom::Errc::cannot_transcode);
   }
@@ -742,9 +737,9 @@ TEST_SUITE("dicom::transcode")
       std::vector<std::size_t> frame_starts; // empty: no offset table
     };
     const Case cases[] = {
-      {"one fragment per frame", {a, b}, {}},
-      {"two fragments per frame, offset table", two_per_frame, {0, 2}},
-      {"two fragments per frame, no offset table", two_per_frame, {}},
+        {"one fragment per frame", {a, b}, {}},
+        {"two fragments per frame, offset table", two_per_frame, {0, 2}},
+        {"two fragments per frame, no offset table", two_per_frame, {}},
     };
     for (const auto& c : cases) {
       CAPTURE(c.what);
@@ -768,7 +763,7 @@ TEST_SUITE("dicom::transcode")
       OFString model;
       REQUIRE(px->getUncompressedFrame(again.getDataset(), 1, start, frame.data(),
                                        static_cast<Uint32>(frame.size()), model)
-                .good());
+                  .good());
       CHECK(frame == second);
       CHECK(model == "MONOCHROME2");
     }
@@ -923,7 +918,7 @@ TEST_SUITE("dicom::transcode")
     CHECK(guarded_codec_call([]() -> OFCondition { throw std::bad_alloc(); })
           == EC_MemoryExhausted);
     const OFCondition other =
-      guarded_codec_call([]() -> OFCondition { throw std::runtime_error("boom"); });
+        guarded_codec_call([]() -> OFCondition { throw std::runtime_error("boom"); });
     CHECK(other.bad());
     CHECK(std::string(other.text()).find("boom") != std::string::npos);
     CHECK(guarded_codec_call([] { return EC_Normal; }).good());
@@ -932,7 +927,8 @@ TEST_SUITE("dicom::transcode")
   TEST_CASE("load_for_sending reports unusable input")
   {
     testutil::TempDir tmp;
-    const auto file = testutil::write_instance(tmp.path() / "a.dcm", testutil::Uids{"1.2", "1.2.3", "1.2.3.4"});
+    const auto file =
+        testutil::write_instance(tmp.path() / "a.dcm", testutil::Uids{"1.2", "1.2.3", "1.2.3.4"});
 
     SUBCASE("same syntax: loaded as is")
     {

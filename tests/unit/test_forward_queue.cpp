@@ -52,8 +52,9 @@ TEST_SUITE("forward::queue")
     {
       forward::ForwardingSink sink(**st, **jobs, fo);
       const store::Origin origin{store::Origin::Kind::dimse, "MODALITY"};
-      auto r = sink.ingest(testutil::write_instance(sink.spool_path(), testutil::Uids{"1.2", "1.2.3", "1.2.3.4"}),
-                           origin);
+      auto r = sink.ingest(
+          testutil::write_instance(sink.spool_path(), testutil::Uids{"1.2", "1.2.3", "1.2.3.4"}),
+          origin);
       REQUIRE_MESSAGE(r, r.error().message()); // stored: the C-STORE succeeded
       CHECK(queued_items(**jobs, "pacs") == 0);
     }
@@ -73,8 +74,9 @@ TEST_SUITE("forward::queue")
     }
     SUBCASE("a normal ingest leaves no note behind")
     {
-      auto r = again.ingest(testutil::write_instance(again.spool_path(), testutil::Uids{"1.2", "1.2.3", "1.2.3.5"}),
-                            {store::Origin::Kind::import, "x"});
+      auto r = again.ingest(
+          testutil::write_instance(again.spool_path(), testutil::Uids{"1.2", "1.2.3", "1.2.3.5"}),
+          {store::Origin::Kind::import, "x"});
       REQUIRE(r);
       CHECK(queued_items(**jobs, "pacs") == 2);
       auto none = (*jobs)->unqueued();

@@ -125,9 +125,9 @@ TEST_SUITE("http::Client")
     testutil::HttpServer server;
     server.route("GET", "/login", [](const HttpRequest&) {
       return HttpResponse::redirect("/home?x=1")
-        .header("Set-Cookie", "sid=a+b/c%2F==; Path=/")
-        .header("Set-Cookie", "quoted=\"v 1,2\"; Path=/; HttpOnly")
-        .header("X-Only-On-Redirect", "yes");
+          .header("Set-Cookie", "sid=a+b/c%2F==; Path=/")
+          .header("Set-Cookie", "quoted=\"v 1,2\"; Path=/; HttpOnly")
+          .header("X-Only-On-Redirect", "yes");
     });
     server.route("GET", "/home", [](const HttpRequest& r) {
       return HttpResponse::text("cookies: " + r.header("cookie"));
@@ -169,9 +169,8 @@ TEST_SUITE("http::Client")
   TEST_CASE("a POST sends its body, and a 303 after it becomes a GET")
   {
     testutil::HttpServer server;
-    server.route("POST", "/report", [](const HttpRequest&) {
-      return HttpResponse::redirect("/result", 303);
-    });
+    server.route("POST", "/report",
+                 [](const HttpRequest&) { return HttpResponse::redirect("/result", 303); });
     server.route("GET", "/result", [](const HttpRequest&) { return HttpResponse::text("done"); });
     http::Client client(fast_options());
 
@@ -201,9 +200,9 @@ TEST_SUITE("http::Client")
     const std::string viewer_origin = "http://" + host + ":" + std::to_string(viewer.port());
     report.route("GET", "/share", [&](const HttpRequest&) {
       return HttpResponse::redirect(viewer_origin + "/entry")
-        .header("Set-Cookie", "ASP.NET_SessionId=k3y+/=; path=/")
-        .header("Set-Cookie", "wide=1; Domain=medicalimagecloud.com; Path=/")
-        .header("Set-Cookie", "secure_only=1; Path=/; Secure");
+          .header("Set-Cookie", "ASP.NET_SessionId=k3y+/=; path=/")
+          .header("Set-Cookie", "wide=1; Domain=medicalimagecloud.com; Path=/")
+          .header("Set-Cookie", "secure_only=1; Path=/; Secure");
     });
     viewer.route("GET", "/entry", [](const HttpRequest& r) {
       return HttpResponse::text(r.cookie("ASP.NET_SessionId"));
@@ -214,7 +213,7 @@ TEST_SUITE("http::Client")
     http::Client client(options);
 
     const auto response =
-      client.send(get("http://" + host + ":" + std::to_string(report.port()) + "/share"));
+        client.send(get("http://" + host + ":" + std::to_string(report.port()) + "/share"));
 
     REQUIRE_MESSAGE(response, response.error().message());
     CHECK(response->url == viewer_origin + "/entry");
@@ -486,9 +485,8 @@ TEST_SUITE("http::Client")
   TEST_CASE("chunked encoding without the last chunk is a transfer failure")
   {
     testutil::HttpServer server;
-    server.route("GET", "/list", [](const HttpRequest&) {
-      return HttpResponse::json(R"({"series":[1,2,3]})");
-    });
+    server.route("GET", "/list",
+                 [](const HttpRequest&) { return HttpResponse::json(R"({"series":[1,2,3]})"); });
     server.fault("/list", Fault::truncate_chunked(5));
     auto options = fast_options();
     options.retries = 1;
@@ -509,10 +507,7 @@ TEST_SUITE("http::Client")
     auto options = fast_options();
     http::Client client(options);
 
-    SUBCASE("instead of a response")
-    {
-      server.fault("/img", Fault::reset().on(Calls::nth(1)));
-    }
+    SUBCASE("instead of a response") { server.fault("/img", Fault::reset().on(Calls::nth(1))); }
     SUBCASE("in the middle of the body")
     {
       server.fault("/img", Fault::reset(4).on(Calls::nth(1)));
@@ -778,14 +773,14 @@ TEST_SUITE("http::url")
 
   TEST_CASE("query parameters are taken after the last question mark")
   {
-    const auto shdc =
-      http::query_after_last_question_mark("https://ylyyx.shdc.org.cn/#/home?sid=1&token=a%2Bb+c");
+    const auto shdc = http::query_after_last_question_mark(
+        "https://ylyyx.shdc.org.cn/#/home?sid=1&token=a%2Bb+c");
     CHECK(shdc.size() == 2);
     CHECK(shdc.at("sid") == "1");
     CHECK(shdc.at("token") == "a+b c");
 
     const auto zs = http::query_after_last_question_mark(
-      "https://zscloud.zs-hospital.sh.cn/film/#/shared?code=X%3D");
+        "https://zscloud.zs-hospital.sh.cn/film/#/shared?code=X%3D");
     CHECK(zs.at("code") == "X=");
 
     const auto two = http::query_after_last_question_mark("https://h/p?a=1#/x?b=2&c&d=&b=3");
@@ -821,50 +816,50 @@ TEST_SUITE("http::url")
   {
     const std::string base = "http://a/b/c/d;p?q";
     const std::pair<const char*, const char*> vectors[] = {
-      // 5.4.1 normal examples
-      {"g:h", "g:h"},
-      {"g", "http://a/b/c/g"},
-      {"./g", "http://a/b/c/g"},
-      {"g/", "http://a/b/c/g/"},
-      {"/g", "http://a/g"},
-      {"//g", "http://g"},
-      {"?y", "http://a/b/c/d;p?y"},
-      {"g?y", "http://a/b/c/g?y"},
-      {"#s", "http://a/b/c/d;p?q#s"},
-      {"g#s", "http://a/b/c/g#s"},
-      {"g?y#s", "http://a/b/c/g?y#s"},
-      {";x", "http://a/b/c/;x"},
-      {"g;x", "http://a/b/c/g;x"},
-      {"g;x?y#s", "http://a/b/c/g;x?y#s"},
-      {"", "http://a/b/c/d;p?q"},
-      {".", "http://a/b/c/"},
-      {"./", "http://a/b/c/"},
-      {"..", "http://a/b/"},
-      {"../", "http://a/b/"},
-      {"../g", "http://a/b/g"},
-      {"../..", "http://a/"},
-      {"../../", "http://a/"},
-      {"../../g", "http://a/g"},
-      // 5.4.2 abnormal examples
-      {"../../../g", "http://a/g"},
-      {"../../../../g", "http://a/g"},
-      {"/./g", "http://a/g"},
-      {"/../g", "http://a/g"},
-      {"g.", "http://a/b/c/g."},
-      {".g", "http://a/b/c/.g"},
-      {"g..", "http://a/b/c/g.."},
-      {"..g", "http://a/b/c/..g"},
-      {"./../g", "http://a/b/g"},
-      {"./g/.", "http://a/b/c/g/"},
-      {"g/./h", "http://a/b/c/g/h"},
-      {"g/../h", "http://a/b/c/h"},
-      {"g;x=1/./y", "http://a/b/c/g;x=1/y"},
-      {"g;x=1/../y", "http://a/b/c/y"},
-      {"g?y/./x", "http://a/b/c/g?y/./x"},
-      {"g?y/../x", "http://a/b/c/g?y/../x"},
-      {"g#s/./x", "http://a/b/c/g#s/./x"},
-      {"g#s/../x", "http://a/b/c/g#s/../x"},
-      {"http:g", "http:g"},
+        // 5.4.1 normal examples
+        {"g:h", "g:h"},
+        {"g", "http://a/b/c/g"},
+        {"./g", "http://a/b/c/g"},
+        {"g/", "http://a/b/c/g/"},
+        {"/g", "http://a/g"},
+        {"//g", "http://g"},
+        {"?y", "http://a/b/c/d;p?y"},
+        {"g?y", "http://a/b/c/g?y"},
+        {"#s", "http://a/b/c/d;p?q#s"},
+        {"g#s", "http://a/b/c/g#s"},
+        {"g?y#s", "http://a/b/c/g?y#s"},
+        {";x", "http://a/b/c/;x"},
+        {"g;x", "http://a/b/c/g;x"},
+        {"g;x?y#s", "http://a/b/c/g;x?y#s"},
+        {"", "http://a/b/c/d;p?q"},
+        {".", "http://a/b/c/"},
+        {"./", "http://a/b/c/"},
+        {"..", "http://a/b/"},
+        {"../", "http://a/b/"},
+        {"../g", "http://a/b/g"},
+        {"../..", "http://a/"},
+        {"../../", "http://a/"},
+        {"../../g", "http://a/g"},
+        // 5.4.2 abnormal examples
+        {"../../../g", "http://a/g"},
+        {"../../../../g", "http://a/g"},
+        {"/./g", "http://a/g"},
+        {"/../g", "http://a/g"},
+        {"g.", "http://a/b/c/g."},
+        {".g", "http://a/b/c/.g"},
+        {"g..", "http://a/b/c/g.."},
+        {"..g", "http://a/b/c/..g"},
+        {"./../g", "http://a/b/g"},
+        {"./g/.", "http://a/b/c/g/"},
+        {"g/./h", "http://a/b/c/g/h"},
+        {"g/../h", "http://a/b/c/h"},
+        {"g;x=1/./y", "http://a/b/c/g;x=1/y"},
+        {"g;x=1/../y", "http://a/b/c/y"},
+        {"g?y/./x", "http://a/b/c/g?y/./x"},
+        {"g?y/../x", "http://a/b/c/g?y/../x"},
+        {"g#s/./x", "http://a/b/c/g#s/./x"},
+        {"g#s/../x", "http://a/b/c/g#s/../x"},
+        {"http:g", "http:g"},
     };
     for (const auto& [ref, expected] : vectors) {
       CAPTURE(ref);
@@ -932,7 +927,7 @@ TEST_SUITE("http::client limits")
 
     REQUIRE_FALSE(response);
     CHECK_MESSAGE(response.error().detail.find("response larger than 1048576 bytes")
-                    != std::string::npos,
+                      != std::string::npos,
                   response.error().detail);
     CHECK(server.count("/bomb") == 1);
   }

@@ -60,7 +60,8 @@ TEST_SUITE("http::retry")
     CHECK_FALSE(http::parse_retry_after(""));
     CHECK_FALSE(http::parse_retry_after("soon"));
     for (int tries = 1; tries <= 12; ++tries) {
-      const auto d = http::backoff_delay(std::chrono::milliseconds(500), tries, std::chrono::seconds(30));
+      const auto d =
+          http::backoff_delay(std::chrono::milliseconds(500), tries, std::chrono::seconds(30));
       const double ideal = std::min(500.0 * (1 << (tries - 1)), 30000.0);
       CHECK(d.count() >= static_cast<long long>(ideal * 0.8) - 1);
       CHECK(d.count() <= static_cast<long long>(ideal * 1.2) + 1);

@@ -3,15 +3,13 @@
 #include "testutil/hinacom.hpp"
 #include "testutil/temp_dir.hpp"
 
-#include <store/store.hpp>
-
-#include <media/errors.hpp>
 #include <core/base64.hpp>
+#include <media/errors.hpp>
 #include <media/har_import.hpp>
 #include <source/source.hpp>
+#include <store/store.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcmetinf.h>
@@ -103,7 +101,7 @@ entry(const std::string& url, const std::string& mime, const std::string& body, 
 {
   json headers = json::array({{{"name", "Cache-Control"}, {"value", "no-cache"}}});
   headers.push_back(
-    {{"name", "Content-Type"}, {"value", content_type.empty() ? mime : content_type}});
+      {{"name", "Content-Type"}, {"value", content_type.empty() ? mime : content_type}});
   json content = {{"size", body.size()}, {"mimeType", mime}};
   content["text"] = as_base64 ? base64(body) : body;
   if (as_base64) {
@@ -151,7 +149,7 @@ make_instance(const fs::path& dir, const std::string& sop)
 {
   const auto file = dir / (sop + ".dcm");
   testutil::write_instance(
-    file, testutil::Uids{"1.2.826.0.1.3680043.2.1", "1.2.826.0.1.3680043.2.1.1", sop});
+      file, testutil::Uids{"1.2.826.0.1.3680043.2.1", "1.2.826.0.1.3680043.2.1.1", sop});
   return {file, sop};
 }
 
@@ -313,7 +311,7 @@ write_big_instance(const fs::path& file, const std::string& sop, Uint16 rows, Ui
   }
   REQUIRE(ds.putAndInsertUint16Array(DCM_PixelData, pixels.data(),
                                      static_cast<unsigned long>(pixels.size()))
-            .good());
+              .good());
   REQUIRE(ff.saveFile(file.c_str(), EXS_LittleEndianExplicit).good());
 }
 
@@ -362,31 +360,34 @@ TEST_SUITE("media::import_har")
     };
 
     std::vector<json> entries;
+    entries.push_back(entry("https://pacs.example/viewer", "text/html",
+                            "<html><body>viewer</body></html>", false));
     entries.push_back(
-      entry("https://pacs.example/viewer", "text/html", "<html><body>viewer</body></html>", false));
-    entries.push_back(
-      entry("https://pacs.example/wado?obj=1", "application/dicom", ct_bytes, true));
+        entry("https://pacs.example/wado?obj=1", "application/dicom", ct_bytes, true));
     entries.push_back(entry("https://pacs.example/wado?obj=2", "application/dicom",
                             mr_bytes.substr(0, 5000), true, 206));
     entries.push_back(entry("https://pacs.example/app.js", "application/javascript",
                             "function f(){return 1;}", true));
     entries.push_back(
-      entry("https://pacs.example/wado?obj=2&again", "application/dicom", mr_bytes, true));
+        entry("https://pacs.example/wado?obj=2&again", "application/dicom", mr_bytes, true));
     entries.push_back(entry("https://pacs.example/dicomweb/studies/1/series/2", "multipart/related",
                             multipart, true, 200,
                             "multipart/related; type=\"application/dicom\"; boundary=" + boundary));
     {
       json ws =
-        entry("wss://pacs.example/socket.io/?EIO=3&transport=websocket", "", "", false, 101);
+          entry("wss://pacs.example/socket.io/?EIO=3&transport=websocket", "", "", false, 101);
       ws["_webSocketMessages"] = json::array(
-        {{{"type", "send"}, {"time", 1.5}, {"opcode", 1}, {"data", "42[\"getImage\",1]"}},
-         {{"type", "receive"}, {"time", 1.6}, {"opcode", 2}, {"data", base64("\x04" + ws_bytes)}}});
+          {{{"type", "send"}, {"time", 1.5}, {"opcode", 1}, {"data", "42[\"getImage\",1]"}},
+           {{"type", "receive"},
+            {"time", 1.6},
+            {"opcode", 2},
+            {"data", base64("\x04" + ws_bytes)}}});
       entries.push_back(ws);
     }
     entries.push_back(entry("https://pacs.example/sr", "text/plain",
                             ascii_dataset(ascii_sop, work / "ascii.bin"), false));
-    entries.push_back(
-      entry("https://pacs.example/wado?obj=1&text", "text/plain", as_latin1_text(ct_bytes), false));
+    entries.push_back(entry("https://pacs.example/wado?obj=1&text", "text/plain",
+                            as_latin1_text(ct_bytes), false));
     entries.push_back(entry("https://pacs.example/wado?obj=8", "application/octet-stream",
                             meta_bytes.substr(132), true));
     entries.push_back(entry("https://pacs.example/wado?obj=9", "application/octet-stream",
@@ -406,7 +407,7 @@ TEST_SUITE("media::import_har")
                             "image/jp2", testutil::encode_jpeg2000(h3.file, {true, true}), true));
     entries.push_back(entry(tags_url("pseudo"), "application/json", "[]", false));
     entries.push_back(
-      entry("https://pacs.example/wado?obj=404", "text/html", "<h1>Not Found</h1>", false, 404));
+        entry("https://pacs.example/wado?obj=404", "text/html", "<h1>Not Found</h1>", false, 404));
     const auto har = dir.path() / "capture.har";
     write_all(har, har_text(entries));
 

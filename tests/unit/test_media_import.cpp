@@ -4,8 +4,8 @@
 #include "testutil/dicom_factory.hpp"
 #include "testutil/temp_dir.hpp"
 
-#include <media/import.hpp>
 #include <core/fs.hpp>
+#include <media/import.hpp>
 #include <source/whole_file.hpp>
 #include <store/errors.hpp>
 #include <store/store.hpp>
@@ -59,12 +59,16 @@ TEST_SUITE("media::import")
   {
     testutil::TempDir dir;
     auto st = open_store(dir.path() / "store");
-    const auto dcm = testutil::write_instance(dir.path() / "a.dcm", testutil::Uids{"1.2", "1.2.3", "1.2.3.4"});
+    const auto dcm =
+        testutil::write_instance(dir.path() / "a.dcm", testutil::Uids{"1.2", "1.2.3", "1.2.3.4"});
     const auto zip = dir.path() / "bomb.zip";
     python(dir.path(), "import zipfile\n"
-                       "with zipfile.ZipFile('" + zip.string() + "', 'w', zipfile.ZIP_DEFLATED) as z:\n"
-                       "    z.writestr('bomb.bin', b'\\0' * (3 << 20))\n"
-                       "    z.write('" + dcm.string() + "', 'ok.dcm')\n");
+                       "with zipfile.ZipFile('"
+                           + zip.string()
+                           + "', 'w', zipfile.ZIP_DEFLATED) as z:\n"
+                             "    z.writestr('bomb.bin', b'\\0' * (3 << 20))\n"
+                             "    z.write('"
+                           + dcm.string() + "', 'ok.dcm')\n");
     media::ImportOptions options;
     options.max_entry_bytes = 1 << 20;
     const auto s = media::import_paths({zip}, *st, {}, options);
@@ -85,9 +89,11 @@ TEST_SUITE("media::import")
     auto st = open_store(dir.path() / "store");
     const auto zip = dir.path() / "many.zip";
     python(dir.path(), "import zipfile\n"
-                       "with zipfile.ZipFile('" + zip.string() + "', 'w', zipfile.ZIP_DEFLATED) as z:\n"
-                       "    for i in range(10):\n"
-                       "        z.writestr('part%d.bin' % i, b'\\0' * (300 << 10))\n");
+                       "with zipfile.ZipFile('"
+                           + zip.string()
+                           + "', 'w', zipfile.ZIP_DEFLATED) as z:\n"
+                             "    for i in range(10):\n"
+                             "        z.writestr('part%d.bin' % i, b'\\0' * (300 << 10))\n");
     media::ImportOptions options;
     options.max_zip_bytes = 1 << 20;
     const auto s = media::import_paths({zip}, *st, {}, options);
@@ -102,8 +108,10 @@ TEST_SUITE("media::import")
     auto st = open_store(dir.path() / "store");
     const auto zip = dir.path() / "z.zip";
     python(dir.path(), "import zipfile\n"
-                       "with zipfile.ZipFile('" + zip.string() + "', 'w', zipfile.ZIP_DEFLATED) as z:\n"
-                       "    z.writestr('a.bin', b'\\0' * 1000)\n");
+                       "with zipfile.ZipFile('"
+                           + zip.string()
+                           + "', 'w', zipfile.ZIP_DEFLATED) as z:\n"
+                             "    z.writestr('a.bin', b'\\0' * 1000)\n");
     media::ImportOptions options;
     options.min_free_bytes = UINT64_MAX;
     const auto s = media::import_paths({zip}, *st, {}, options);
@@ -124,22 +132,25 @@ TEST_SUITE("media::import")
     const auto d = dir.path().string();
     python(dir.path(),
            "import zipfile\n"
-           "d = '" + d + "'\n"
-           "with zipfile.ZipFile(d + '/utf8.zip', 'w') as z:\n"
-           "    for i in range(3):\n"
-           "        z.write('%s/u%d.dcm' % (d, i), '王小东/序列%d/图像.dcm' % i)\n"
-           // No UTF-8 flag (bit 11): the bytes are GBK, as Windows zip tools write
-           // them. zipfile would set the flag for non-ASCII, so write ASCII names
-           // of the same length and patch the bytes in.
-           "with zipfile.ZipFile(d + '/gbk.zip', 'w') as z:\n"
-           "    for i in range(3):\n"
-           "        z.writestr('XXXX/YYYY%d.dcm' % i, open('%s/g%d.dcm' % (d, i), 'rb').read())\n"
-           "data = open(d + '/gbk.zip', 'rb').read()\n"
-           "for i in range(3):\n"
-           "    gbk = ('\\u68c0\\u67e5/\\u56fe\\u50cf%d.dcm' % i).encode('gbk')\n"
-           "    assert len(gbk) == len('XXXX/YYYY0.dcm')\n"
-           "    data = data.replace(('XXXX/YYYY%d.dcm' % i).encode(), gbk)\n"
-           "open(d + '/gbk.zip', 'wb').write(data)\n");
+           "d = '"
+               + d
+               + "'\n"
+                 "with zipfile.ZipFile(d + '/utf8.zip', 'w') as z:\n"
+                 "    for i in range(3):\n"
+                 "        z.write('%s/u%d.dcm' % (d, i), '王小东/序列%d/图像.dcm' % i)\n"
+                 // No UTF-8 flag (bit 11): the bytes are GBK, as Windows zip tools write
+                 // them. zipfile would set the flag for non-ASCII, so write ASCII names
+                 // of the same length and patch the bytes in.
+                 "with zipfile.ZipFile(d + '/gbk.zip', 'w') as z:\n"
+                 "    for i in range(3):\n"
+                 "        z.writestr('XXXX/YYYY%d.dcm' % i, open('%s/g%d.dcm' % (d, i), "
+                 "'rb').read())\n"
+                 "data = open(d + '/gbk.zip', 'rb').read()\n"
+                 "for i in range(3):\n"
+                 "    gbk = ('\\u68c0\\u67e5/\\u56fe\\u50cf%d.dcm' % i).encode('gbk')\n"
+                 "    assert len(gbk) == len('XXXX/YYYY0.dcm')\n"
+                 "    data = data.replace(('XXXX/YYYY%d.dcm' % i).encode(), gbk)\n"
+                 "open(d + '/gbk.zip', 'wb').write(data)\n");
     const auto s = media::import_paths({dir.path() / "utf8.zip", dir.path() / "gbk.zip"}, *st);
     CHECK_MESSAGE(s.failed == 0, (s.failures.empty() ? "" : s.failures.front()));
     CHECK(s.imported == 6);

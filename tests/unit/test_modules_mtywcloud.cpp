@@ -1,17 +1,18 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include <doctest/doctest.h>
 #include <mtywcloud/manifest.hpp>
 #include <mtywcloud/mtywcloud_source.hpp>
 #include <source/source.hpp>
+
+#include <doctest/doctest.h>
 
 TEST_SUITE("mtywcloud::manifest")
 {
   TEST_CASE("the query plaintext escapes the path form-style")
   {
-    CHECK(mtywcloud::form_escape("http://b/o s/1+DICOMDIR") ==
-          "http%3A%2F%2Fb%2Fo+s%2F1%2BDICOMDIR");
-    CHECK(mtywcloud::query_plaintext("http://b/o s/1+DICOMDIR", "42") ==
-          "DicomDirPath=http%3A%2F%2Fb%2Fo+s%2F1%2BDICOMDIR&OrganizationID=42");
+    CHECK(mtywcloud::form_escape("http://b/o s/1+DICOMDIR")
+          == "http%3A%2F%2Fb%2Fo+s%2F1%2BDICOMDIR");
+    CHECK(mtywcloud::query_plaintext("http://b/o s/1+DICOMDIR", "42")
+          == "DicomDirPath=http%3A%2F%2Fb%2Fo+s%2F1%2BDICOMDIR&OrganizationID=42");
   }
 
   TEST_CASE("AES-256-CBC with the default key and IV matches OpenSSL's command line, as hex")
@@ -48,10 +49,12 @@ TEST_SUITE("mtywcloud::manifest")
     CHECK(
         mtywcloud::parse_study_info(R"({"Success":false,"Message":"study not found","Data":null})")
             .error()
-            .code == source::Errc::link_expired);
+            .code
+        == source::Errc::link_expired);
     CHECK(mtywcloud::parse_study_info(R"({"Success":false,"Message":"bad padding","Data":null})")
               .error()
-              .code == source::Errc::upstream_changed);
+              .code
+          == source::Errc::upstream_changed);
     CHECK(mtywcloud::accepts("https://ss.mtywcloud.com/ICCWebClient/Image/Viewer?AllowQuery=0"));
     CHECK_FALSE(mtywcloud::accepts("https://mtywcloud.com/"));
   }

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include <doctest/doctest.h>
 #include <shdc/manifest.hpp>
 #include <shdc/shdc_source.hpp>
 #include <source/source.hpp>
+
+#include <doctest/doctest.h>
 
 TEST_SUITE("shdc::manifest")
 {
@@ -11,17 +12,17 @@ TEST_SUITE("shdc::manifest")
     // md5("sid=123&mode=0&nonce_str=abcDEF&token=0a1b2c&key=5fbcVzmBJNUsw53#")
     CHECK(shdc::signed_query(
               {{"sid", "123"}, {"mode", "0"}, {"nonce_str", "abcDEF"}, {"token", "0a1b2c"}},
-              shdc::k_default_key) ==
-          "sid=123&mode=0&nonce_str=abcDEF&token=0a1b2c&sign=79a0c489c3eab65f92072aa5c3a7fcc6");
-    CHECK(shdc::signed_query({{"nonce_str", "abcDEF"}}, shdc::k_default_key) ==
-          "nonce_str=abcDEF&sign=ae1e96b37475e1c6252237b69ad3ab4a");
+              shdc::k_default_key)
+          == "sid=123&mode=0&nonce_str=abcDEF&token=0a1b2c&sign=79a0c489c3eab65f92072aa5c3a7fcc6");
+    CHECK(shdc::signed_query({{"nonce_str", "abcDEF"}}, shdc::k_default_key)
+          == "nonce_str=abcDEF&sign=ae1e96b37475e1c6252237b69ad3ab4a");
   }
 
   TEST_CASE("the per-file Authorization is four literal parts, not base64")
   {
-    CHECK(shdc::file_authorization("123", "0a1b2c", "1700000000000", "0A1B2C3D",
-                                   shdc::k_default_key) ==
-          "Basic 123;0a1b2c;1700000000000;48dc97c0fc481c0579e9b00bb289684f");
+    CHECK(
+        shdc::file_authorization("123", "0a1b2c", "1700000000000", "0A1B2C3D", shdc::k_default_key)
+        == "Basic 123;0a1b2c;1700000000000;48dc97c0fc481c0579e9b00bb289684f");
   }
 
   TEST_CASE("the study detail names patient, exam and date with their fallbacks")
@@ -56,15 +57,16 @@ TEST_SUITE("shdc::manifest")
 
   TEST_CASE("error codes map to source::Errc")
   {
-    CHECK(shdc::parse_study(R"({"code":1005,"msg":"expired"})").error().code ==
-          source::Errc::link_expired);
-    CHECK(shdc::parse_study(R"({"code":1001,"msg":"sign error"})").error().code ==
-          source::Errc::upstream_changed);
-    CHECK(shdc::parse_study(R"({"code":1002,"msg":"token error"})").error().code ==
-          source::Errc::auth_rejected);
+    CHECK(shdc::parse_study(R"({"code":1005,"msg":"expired"})").error().code
+          == source::Errc::link_expired);
+    CHECK(shdc::parse_study(R"({"code":1001,"msg":"sign error"})").error().code
+          == source::Errc::upstream_changed);
+    CHECK(shdc::parse_study(R"({"code":1002,"msg":"token error"})").error().code
+          == source::Errc::auth_rejected);
     CHECK(shdc::parse_series_list("<html>").error().code == source::Errc::upstream_changed);
     CHECK(shdc::parse_share_verify(R"({"code":0,"url_link":"https://h/#/home?sid=1&token=ab"})")
-              .value() == "https://h/#/home?sid=1&token=ab");
+              .value()
+          == "https://h/#/home?sid=1&token=ab");
   }
 
   TEST_CASE("pictures in the listing are junk; hex names are not")

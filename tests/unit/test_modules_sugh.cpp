@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+#include <source/source.hpp>
 #include <sugh/manifest.hpp>
 #include <sugh/sugh_source.hpp>
-
-#include <source/source.hpp>
 
 #include <doctest/doctest.h>
 
@@ -11,7 +10,7 @@ TEST_SUITE("sugh::manifest")
   TEST_CASE("the share lookup gives study, organisation and patient")
   {
     const auto s = sugh::parse_share(
-      R"({"code":"200","message":"ok","data":{"studyUid":"1.2","params":{"orgCode":"O1","patientName":"Z"}}})");
+        R"({"code":"200","message":"ok","data":{"studyUid":"1.2","params":{"orgCode":"O1","patientName":"Z"}}})");
     REQUIRE(s);
     CHECK(s->study_uid == "1.2");
     CHECK(s->org_code == "O1");
@@ -30,10 +29,10 @@ TEST_SUITE("sugh::manifest")
   TEST_CASE("the listing keeps the document order of its maps")
   {
     const auto s = sugh::parse_study(
-      R"({"code":"200","data":[{"std":{"studyUID":"9.9","studyDescription":"CT","studyDateTime":"2024-01-02 03:04:05"},)"
-      R"("sers":{"z":{"seriesUID":"9.9.1","seriesDescription":"A","seriesNumber":1,)"
-      R"("imgs":{"b":{"imageUID":"9.9.1.2"},"a":{"imageUID":"9.9.1.1"}}},)"
-      R"("a":{"seriesUID":"9.9.2","seriesDescription":"B","seriesNumber":"2","imgs":{}}}}]})");
+        R"({"code":"200","data":[{"std":{"studyUID":"9.9","studyDescription":"CT","studyDateTime":"2024-01-02 03:04:05"},)"
+        R"("sers":{"z":{"seriesUID":"9.9.1","seriesDescription":"A","seriesNumber":1,)"
+        R"("imgs":{"b":{"imageUID":"9.9.1.2"},"a":{"imageUID":"9.9.1.1"}}},)"
+        R"("a":{"seriesUID":"9.9.2","seriesDescription":"B","seriesNumber":"2","imgs":{}}}}]})");
     REQUIRE(s);
     CHECK(s->uid == "9.9");
     REQUIRE(s->series.size() == 2);

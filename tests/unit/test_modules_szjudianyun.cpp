@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <http/content.hpp>
+#include <source/source.hpp>
 #include <szjudianyun/framing.hpp>
 #include <szjudianyun/szjudianyun_source.hpp>
-
-#include <source/source.hpp>
 
 #include <doctest/doctest.h>
 
@@ -27,7 +26,7 @@ TEST_SUITE("szjudianyun::framing")
   TEST_CASE("the polling handshake gives the sid, with more packets after it")
   {
     const auto h = szjudianyun::parse_handshake(
-      R"(97:0{"sid":"abc-123","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":60000}2:40)");
+        R"(97:0{"sid":"abc-123","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":60000}2:40)");
     REQUIRE(h);
     CHECK(h->sid == "abc-123");
     CHECK(h->ping_interval_ms == 25000);
@@ -42,14 +41,17 @@ TEST_SUITE("szjudianyun::framing")
     CHECK(szjudianyun::classify("2") == Frame::ping);
     CHECK(szjudianyun::classify("6") == Frame::noop);
     CHECK(szjudianyun::classify("42[\"a\",{}]") == Frame::event);
-    CHECK(szjudianyun::classify("451-[\"a\",{\"_placeholder\":true,\"num\":0}]") == Frame::binary_event);
+    CHECK(szjudianyun::classify("451-[\"a\",{\"_placeholder\":true,\"num\":0}]")
+          == Frame::binary_event);
     CHECK(szjudianyun::classify("41") == Frame::disconnect);
     CHECK(szjudianyun::event_payload("42/nsp,[1]").value() == "[1]");
   }
 
   TEST_CASE("the binary marker is stripped only when present")
   {
-    CHECK(szjudianyun::strip_binary_marker(std::string("\x04" "abc")) == "abc");
+    CHECK(szjudianyun::strip_binary_marker(std::string("\x04"
+                                                       "abc"))
+          == "abc");
     CHECK(szjudianyun::strip_binary_marker("abc") == "abc");
     std::string file(128, '\0');
     file += "DICM";
@@ -61,8 +63,8 @@ TEST_SUITE("szjudianyun::framing")
   TEST_CASE("the study info splits hosipital and puts dfyfilm series aside")
   {
     const auto i = szjudianyun::parse_study_info(
-      R"(42["m",{"hosipital":"H9b1u2d3d4h5aS7","series":["s1","s2","dfyfilm1"],)"
-      R"("series_dicom_number":{"s1":3,"s2":"12","dfyfilm1":1}}])");
+        R"(42["m",{"hosipital":"H9b1u2d3d4h5aS7","series":["s1","s2","dfyfilm1"],)"
+        R"("series_dicom_number":{"s1":3,"s2":"12","dfyfilm1":1}}])");
     REQUIRE(i);
     CHECK(i->hospital_id == "H9");
     CHECK(i->study == "S7");
@@ -88,8 +90,10 @@ TEST_SUITE("szjudianyun::framing")
     info.hospital_id = "H";
     info.study = "S";
     const auto r = szjudianyun::fetch_request(info, "s1", 4);
-    CHECK(r.rfind(R"({"hospital_id":"H","study":"S","tag":"0x00100010b1u2d3d4h5a0x00101001)", 0) == 0);
-    CHECK(r.find(R"("type":"hangC","ww":"","wl":"","series":"s1","series_in":"4"})") != std::string::npos);
+    CHECK(r.rfind(R"({"hospital_id":"H","study":"S","tag":"0x00100010b1u2d3d4h5a0x00101001)", 0)
+          == 0);
+    CHECK(r.find(R"("type":"hangC","ww":"","wl":"","series":"s1","series_in":"4"})")
+          != std::string::npos);
     const auto tags = szjudianyun::tag_list();
     CHECK(std::count(tags.begin(), tags.end(), 'x') == 27);
     CHECK(szjudianyun::send_message(szjudianyun::save_request({"H", "S", "P"}))

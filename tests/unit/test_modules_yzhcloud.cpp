@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+#include <source/source.hpp>
 #include <yzhcloud/manifest.hpp>
 #include <yzhcloud/yzhcloud_source.hpp>
-
-#include <source/source.hpp>
 
 #include <doctest/doctest.h>
 
@@ -22,10 +21,10 @@ TEST_SUITE("yzhcloud::manifest")
   TEST_CASE("a listing gives series, names and the CDN base")
   {
     const auto l = yzhcloud::parse_listing(
-      R"({"patient_name":"Li*","checkitems":"CT","study_date":"2024-03-15",)"
-      R"("storage":"http://cdn.example/a/b/","series":[{"series_number":2,)"
-      R"("series_description":"Axial","instance_ids":"1.2.3,x|jpg"},)"
-      R"({"series_number":"7","series_description":"","instance_ids":""}]})");
+        R"({"patient_name":"Li*","checkitems":"CT","study_date":"2024-03-15",)"
+        R"("storage":"http://cdn.example/a/b/","series":[{"series_number":2,)"
+        R"("series_description":"Axial","instance_ids":"1.2.3,x|jpg"},)"
+        R"({"series_number":"7","series_description":"","instance_ids":""}]})");
     REQUIRE(l);
     CHECK(l->patient == "Li*");
     REQUIRE(l->series.size() == 2);

@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <core/strings.hpp>
-#include <doctest/doctest.h>
-#include <nlohmann/json.hpp>
 #include <source/source.hpp>
 #include <zscloud/manifest.hpp>
 #include <zscloud/zscloud_source.hpp>
+
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
 
 namespace {
 
@@ -23,26 +24,27 @@ TEST_SUITE("zscloud::manifest")
     // printf '{"a":1}' | openssl enc -aes-256-ecb -K <hex of the key> | base64
     auto c = zscloud::base64_decode("Xhk1KqahKhdSfpa5F32hRg==");
     REQUIRE(c);
-    CHECK(zscloud::aes_decrypt(*c, "c57b1589172b85531c2dbad73c5e9056", {}, zscloud::Mode::ecb) ==
-          R"({"a":1})");
+    CHECK(zscloud::aes_decrypt(*c, "c57b1589172b85531c2dbad73c5e9056", {}, zscloud::Mode::ecb)
+          == R"({"a":1})");
     c = zscloud::base64_decode("\"LLdQyfJGbu+YTcZhpkJXgQ==\"\n"); // quotes and newline dropped
     REQUIRE(c);
     CHECK(zscloud::aes_decrypt(*c, "c6657583e265f4ca", {}, zscloud::Mode::ecb) == R"({"a":1})");
     CHECK(zscloud::aes_decrypt(*c, "c57b1589172b85531c2dbad73c5e9056", {}, zscloud::Mode::ecb)
-              .value_or("") != R"({"a":1})");
+              .value_or("")
+          != R"({"a":1})");
   }
 
   TEST_CASE("AES-CBC study info decrypts and round-trips")
   {
     const auto c = zscloud::base64_decode("xMEfLRYjmZ0axXrM+OlM+A==");
     REQUIRE(c);
-    CHECK(zscloud::aes_decrypt(*c, "0123456789abcdef", "fedcba9876543210", zscloud::Mode::cbc) ==
-          R"({"records":[]})");
+    CHECK(zscloud::aes_decrypt(*c, "0123456789abcdef", "fedcba9876543210", zscloud::Mode::cbc)
+          == R"({"records":[]})");
     const std::string text = "some longer text that spans more than one block";
     const auto e =
         zscloud::aes_encrypt(text, "0123456789abcdef", "fedcba9876543210", zscloud::Mode::cbc);
-    CHECK(zscloud::aes_decrypt(e, "0123456789abcdef", "fedcba9876543210", zscloud::Mode::cbc) ==
-          text);
+    CHECK(zscloud::aes_decrypt(e, "0123456789abcdef", "fedcba9876543210", zscloud::Mode::cbc)
+          == text);
     CHECK(zscloud::base64_decode(zscloud::base64_encode(e)).value() == e);
   }
 
@@ -60,8 +62,8 @@ TEST_SUITE("zscloud::manifest")
     }
     const auto unknown = zscloud::base64_encode(
         zscloud::aes_encrypt(config, "ffffffffffffffff", {}, zscloud::Mode::ecb));
-    CHECK(zscloud::decrypt_config(unknown, default_keys()).error().code ==
-          source::Errc::upstream_changed);
+    CHECK(zscloud::decrypt_config(unknown, default_keys()).error().code
+          == source::Errc::upstream_changed);
   }
 
   TEST_CASE("the share answer is decrypted into the first record")
@@ -95,7 +97,8 @@ TEST_SUITE("zscloud::manifest")
   TEST_CASE("credentials and hierarchy")
   {
     CHECK(zscloud::parse_credentials(R"({"result":"{\"access_token\":\"T1\",\"expires_in\":60}"})")
-              .value() == "T1");
+              .value()
+          == "T1");
     const auto h = zscloud::parse_hierarchy(
         R"({"PatientInfo":{"StudyList":[{"SeriesList":[{"UID":"1.2.3.1","SeriesDes":"Ax","SeriesNum":3,
           "ImageList":[{"UID":"1.2.3.1.1"},{"UID":"1.2.3.1.2"}]}]}]}})");

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include <net/access.hpp>
-
 #include <core/log.hpp>
+#include <net/access.hpp>
 
 #include <doctest/doctest.h>
 
@@ -14,9 +13,11 @@ AccessPolicy
 clinic()
 {
   AccessPolicy p;
-  p.peers.push_back({"horos", "HOROS", {"192.168.1.20"},
+  p.peers.push_back({"horos",
+                     "HOROS",
+                     {"192.168.1.20"},
                      static_cast<unsigned>(Service::echo) | static_cast<unsigned>(Service::find)
-                       | static_cast<unsigned>(Service::get)});
+                         | static_cast<unsigned>(Service::get)});
   p.peers.push_back({"pacs", "PACS", {}, net::k_all_services});
   return p;
 }

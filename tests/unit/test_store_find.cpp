@@ -103,8 +103,9 @@ TEST_SUITE("store::find")
     // A '*' among the values is universal matching and leaves no unbound
     // parameter behind (fuzz_find: "CT\\*" with a date range made A700).
     CHECK(study_uids(q, {{k_modalities, "CT\\*"}}) == V{"1.1", "1.2", "1.3"});
-    CHECK(study_uids(q, {{k_study_date, "-20991231"}, {k_modalities, "CT\\*"}, {k_patient_id, "L1"}})
-          == V{"1.2"});
+    CHECK(
+        study_uids(q, {{k_study_date, "-20991231"}, {k_modalities, "CT\\*"}, {k_patient_id, "L1"}})
+        == V{"1.2"});
 
     store::FindRequest r;
     r.level = store::Level::study;

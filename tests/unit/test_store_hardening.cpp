@@ -23,13 +23,12 @@ const store::Origin k_origin{store::Origin::Kind::import, "test"};
 class FailingIndex final : public store::Index
 {
 public:
-  explicit FailingIndex(std::unique_ptr<store::Index> inner) : m_inner(std::move(inner))
-  {
-  }
+  explicit FailingIndex(std::unique_ptr<store::Index> inner) : m_inner(std::move(inner)) {}
   bool fail = false;
 
-  core::Result<store::AddOutcome>
-  add(const dicom::InstanceInfo& info, const store::StoredFile& file, const store::Origin& origin) override
+  core::Result<store::AddOutcome> add(const dicom::InstanceInfo& info,
+                                      const store::StoredFile& file,
+                                      const store::Origin& origin) override
   {
     if (fail) {
       return core::make_error(store::Errc::index_failed, "database or disk is full");
@@ -40,8 +39,8 @@ public:
   {
     return m_inner->remove(sop_uid);
   }
-  core::Result<bool>
-  replace(const dicom::InstanceInfo& info, const store::StoredFile& file, const store::Origin& origin) override
+  core::Result<bool> replace(const dicom::InstanceInfo& info, const store::StoredFile& file,
+                             const store::Origin& origin) override
   {
     if (fail) {
       return core::make_error(store::Errc::index_failed, "database or disk is full");
@@ -49,15 +48,13 @@ public:
     return m_inner->replace(info, file, origin);
   }
   core::Result<std::vector<store::Tombstone>> remove_entity(store::Level level,
-                                                           const std::string& uid) override
+                                                            const std::string& uid) override
   {
     return m_inner->remove_entity(level, uid);
   }
-  core::Result<store::Usage> usage() override
-  {
-    return m_inner->usage();
-  }
-  core::Result<std::optional<std::string>> oldest_unprotected_study(const std::string& except) override
+  core::Result<store::Usage> usage() override { return m_inner->usage(); }
+  core::Result<std::optional<std::string>>
+  oldest_unprotected_study(const std::string& except) override
   {
     return m_inner->oldest_unprotected_study(except);
   }
@@ -82,14 +79,8 @@ public:
   {
     return m_inner->check_counters(repair);
   }
-  core::Result<std::vector<store::PatientRow>> patients() override
-  {
-    return m_inner->patients();
-  }
-  core::Result<std::vector<store::StudyRow>> studies() override
-  {
-    return m_inner->studies();
-  }
+  core::Result<std::vector<store::PatientRow>> patients() override { return m_inner->patients(); }
+  core::Result<std::vector<store::StudyRow>> studies() override { return m_inner->studies(); }
   core::Result<std::vector<store::SeriesRow>> series(const std::string& study_uid) override
   {
     return m_inner->series(study_uid);
@@ -106,7 +97,8 @@ public:
   {
     return m_inner->find(request);
   }
-  core::Result<std::vector<store::RetrieveItem>> retrieve(const store::FindRequest& request) override
+  core::Result<std::vector<store::RetrieveItem>>
+  retrieve(const store::FindRequest& request) override
   {
     return m_inner->retrieve(request);
   }

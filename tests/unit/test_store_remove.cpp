@@ -32,8 +32,9 @@ open_at(const fs::path& root)
 void
 fill(store::Store& st)
 {
-  for (const auto& u : {testutil::Uids{"1.1", "1.1.1", "1.1.1.1"}, testutil::Uids{"1.1", "1.1.1", "1.1.1.2"},
-                        testutil::Uids{"1.1", "1.1.2", "1.1.2.1"}, testutil::Uids{"1.2", "1.2.1", "1.2.1.1"}}) {
+  for (const auto& u :
+       {testutil::Uids{"1.1", "1.1.1", "1.1.1.1"}, testutil::Uids{"1.1", "1.1.1", "1.1.1.2"},
+        testutil::Uids{"1.1", "1.1.2", "1.1.2.1"}, testutil::Uids{"1.2", "1.2.1", "1.2.1.1"}}) {
     REQUIRE(st.ingest(testutil::write_instance(st.spool_path(), u), k_origin));
   }
 }
@@ -134,7 +135,8 @@ TEST_SUITE("store::remove")
       REQUIRE(st->index().remove_entity(store::Level::image, "1.2.1.1"));
       // The sender stores it again; the old file is still in place.
       const auto again = st->ingest(
-        testutil::write_instance(st->spool_path(), testutil::Uids{"1.2", "1.2.1", "1.2.1.1"}), k_origin);
+          testutil::write_instance(st->spool_path(), testutil::Uids{"1.2", "1.2.1", "1.2.1.1"}),
+          k_origin);
       REQUIRE_MESSAGE(again, again.error().message());
       CHECK(st->contains("1.2.1.1"));
     }
@@ -163,7 +165,8 @@ open_limited(const fs::path& root, long max_studies, std::uint64_t max_bytes, bo
 core::Result<store::Ingested>
 add(store::Store& st, const char* study, const char* series, const char* sop)
 {
-  return st.ingest(testutil::write_instance(st.spool_path(), testutil::Uids{study, series, sop}), k_origin);
+  return st.ingest(testutil::write_instance(st.spool_path(), testutil::Uids{study, series, sop}),
+                   k_origin);
 }
 
 std::vector<std::string>

@@ -13,7 +13,8 @@
 namespace {
 
 std::unique_ptr<store::Store>
-open(const std::filesystem::path& root, store::DuplicatePolicy policy = store::DuplicatePolicy::keep_first)
+open(const std::filesystem::path& root,
+     store::DuplicatePolicy policy = store::DuplicatePolicy::keep_first)
 {
   store::Options options;
   options.root = root;
@@ -115,7 +116,8 @@ TEST_SUITE("store::Store")
 
     SUBCASE("a claimed SOP Instance UID must match the dataset")
     {
-      const auto f = testutil::write_instance(st->spool_path(), testutil::Uids{"1.2", "1.2.3", "1.2.3.6"});
+      const auto f =
+          testutil::write_instance(st->spool_path(), testutil::Uids{"1.2", "1.2.3", "1.2.3.6"});
       const auto m = st->ingest(f, k_origin, {"", "1.2.3.999"});
       REQUIRE_FALSE(m);
       CHECK(m.error().code == dicom::Errc::uid_mismatch);
@@ -171,7 +173,9 @@ TEST_SUITE("store::Store")
     testutil::TempDir dir;
     {
       auto st = open(dir.path());
-      REQUIRE(st->ingest(testutil::write_instance(st->spool_path(), testutil::Uids{"1.2", "1.2.3", "1.2.3.7"}), k_origin));
+      REQUIRE(st->ingest(
+          testutil::write_instance(st->spool_path(), testutil::Uids{"1.2", "1.2.3", "1.2.3.7"}),
+          k_origin));
     }
     // Simulate a crash: a stale run lock, a stale spool with a partial file,
     // and an orphan file in objects/.

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // S11: series_dicom_number from the (plain-HTTP) server sizes the work list;
 // absurd counts are refused before any memory is spent on them.
-#include <szjudianyun/framing.hpp>
-
 #include <source/source.hpp>
+#include <szjudianyun/framing.hpp>
 
 #include <doctest/doctest.h>
 
@@ -12,9 +11,10 @@ namespace {
 core::Result<szjudianyun::StudyInfo>
 info_with(const std::string& counts)
 {
-  return szjudianyun::parse_study_info(R"(42["m",{"hosipital":"H9b1u2d3d4h5aS7","series":["s1","s2","dfyfilm1"],)"
-                                       R"("series_dicom_number":)"
-                                       + counts + "}]");
+  return szjudianyun::parse_study_info(
+      R"(42["m",{"hosipital":"H9b1u2d3d4h5aS7","series":["s1","s2","dfyfilm1"],)"
+      R"("series_dicom_number":)"
+      + counts + "}]");
 }
 
 } // namespace
@@ -45,8 +45,9 @@ TEST_SUITE("szjudianyun::caps")
       series += std::string(i ? "," : "") + "\"s" + std::to_string(i) + "\"";
       counts += std::string(i ? "," : "") + "\"s" + std::to_string(i) + "\":100000";
     }
-    const auto r = szjudianyun::parse_study_info(R"(42["m",{"hosipital":"H9b1u2d3d4h5aS7","series":)" + series
-                                                 + R"(],"series_dicom_number":)" + counts + "}}]");
+    const auto r =
+        szjudianyun::parse_study_info(R"(42["m",{"hosipital":"H9b1u2d3d4h5aS7","series":)" + series
+                                      + R"(],"series_dicom_number":)" + counts + "}}]");
     REQUIRE_FALSE(r);
     CHECK(r.error().code == source::Errc::upstream_changed);
   }

@@ -4,20 +4,16 @@
 #include "session.hpp"
 #include "status.hpp"
 
-#include <net/server.hpp>
-
-#include <store/ingest.hpp>
-
 #include <core/fs.hpp>
 #include <core/log.hpp>
+#include <net/server.hpp>
+#include <store/ingest.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcostrmf.h>
 #include <dcmtk/dcmnet/assoc.h>
 #include <dcmtk/dcmnet/dimse.h>
-
 #include <sys/socket.h>
 
 #include <chrono>
@@ -83,10 +79,10 @@ class Association
 public:
   Association(T_ASC_Association* assoc, int socket, const Grant& grant,
               const ServiceContext& context)
-    : m_assoc(assoc), m_socket(socket), m_context(context),
-      m_peer_ae(assoc->params->DULparams.callingAPTitle),
-      m_peer_host(assoc->params->DULparams.callingPresentationAddress),
-      m_session{assoc, context, m_peer_ae, m_peer_host, socket, grant}
+      : m_assoc(assoc), m_socket(socket), m_context(context),
+        m_peer_ae(assoc->params->DULparams.callingAPTitle),
+        m_peer_host(assoc->params->DULparams.callingPresentationAddress),
+        m_session{assoc, context, m_peer_ae, m_peer_host, socket, grant}
   {
   }
 
@@ -98,7 +94,7 @@ public:
       T_DIMSE_Message msg;
       DcmDataset* status_detail = nullptr;
       const OFCondition cond =
-        DIMSE_receiveCommand(m_assoc, DIMSE_NONBLOCKING, 1, &pres_id, &msg, &status_detail);
+          DIMSE_receiveCommand(m_assoc, DIMSE_NONBLOCKING, 1, &pres_id, &msg, &status_detail);
       delete status_detail;
       if (cond == DIMSE_NODATAAVAILABLE) {
         if (++idle >= m_context.options.idle_timeout) {
@@ -133,8 +129,9 @@ public:
         keep_going = handle_echo(pres_id, msg.msg.CEchoRQ);
         break;
       case DIMSE_C_STORE_RQ:
-        keep_going = m_session.grant.allows(Service::store) ? handle_store(pres_id, msg.msg.CStoreRQ)
-                                                            : refuse_store(pres_id, msg.msg.CStoreRQ);
+        keep_going = m_session.grant.allows(Service::store)
+                         ? handle_store(pres_id, msg.msg.CStoreRQ)
+                         : refuse_store(pres_id, msg.msg.CStoreRQ);
         break;
       case DIMSE_C_FIND_RQ:
         keep_going = handle_find(m_session, pres_id, msg.msg.CFindRQ);
@@ -151,8 +148,9 @@ public:
       default:
         // Only Verification, Storage and Q/R contexts are accepted, so any
         // other command is a protocol error (PS3.7 8.3.1: unrecognized operation).
-        CF_LOG(warn, "net", peer() << ": unsupported command 0x" << std::hex << msg.CommandField
-                                   << ", aborting");
+        CF_LOG(warn, "net",
+               peer() << ": unsupported command 0x" << std::hex << msg.CommandField
+                      << ", aborting");
         ASC_abortAssociation(m_assoc);
         keep_going = false;
         break;
@@ -161,16 +159,14 @@ public:
         break;
       }
     }
-    CF_LOG(info, "net", peer() << ": association ended: " << m_counters.stored << " stored, "
-                               << m_counters.duplicates << " duplicates, " << m_counters.failed
-                               << " failed, " << m_counters.echoes << " echoes");
+    CF_LOG(info, "net",
+           peer() << ": association ended: " << m_counters.stored << " stored, "
+                  << m_counters.duplicates << " duplicates, " << m_counters.failed << " failed, "
+                  << m_counters.echoes << " echoes");
   }
 
 private:
-  std::string peer() const
-  {
-    return m_peer_ae + "@" + m_peer_host;
-  }
+  std::string peer() const { return m_peer_ae + "@" + m_peer_host; }
 
   bool shutdown_deadline_passed() const
   {
@@ -196,8 +192,9 @@ private:
   bool refuse_store(T_ASC_PresentationContextID pres_id, const T_DIMSE_C_StoreRQ& req)
   {
     ++m_counters.failed;
-    CF_LOG(warn, "net", peer() << ": C-STORE of " << req.AffectedSOPInstanceUID << " refused, "
-                               << m_session.grant.basis << " may not store");
+    CF_LOG(warn, "net",
+           peer() << ": C-STORE of " << req.AffectedSOPInstanceUID << " refused, "
+                  << m_session.grant.basis << " may not store");
     DIC_UL bytes = 0;
     DIC_UL pdvs = 0;
     const auto cond = DIMSE_ignoreDataSet(m_assoc, DIMSE_NONBLOCKING,
@@ -207,9 +204,9 @@ private:
       ASC_abortAssociation(m_assoc);
       return false;
     }
-    return send_store_response(pres_id, req,
-                               {STATUS_STORE_Refused_NotAuthorized,
-                                refusal_comment(Service::store, m_session.grant)});
+    return send_store_response(
+        pres_id, req,
+        {STATUS_STORE_Refused_NotAuthorized, refusal_comment(Service::store, m_session.grant)});
   }
 
   // PS3.4 B.2: receive the dataset straight into a spool file (bit-exact, as
@@ -232,7 +229,8 @@ private:
         if (result) {
           if (result->duplicate) {
             ++m_counters.duplicates;
-            CF_LOG(info, "store", peer() << ": duplicate " << req.AffectedSOPInstanceUID << " kept first copy");
+            CF_LOG(info, "store",
+                   peer() << ": duplicate " << req.AffectedSOPInstanceUID << " kept first copy");
           } else {
             ++m_counters.stored;
             CF_LOG(debug, "store", peer() << ": stored " << req.AffectedSOPInstanceUID);
@@ -242,9 +240,9 @@ private:
           }
         } else {
           status = store_failure_status(result.error());
-          CF_LOG(warn, "store", peer() << ": " << req.AffectedSOPInstanceUID << " refused (0x"
-                                       << std::hex << status.code << std::dec
-                                       << "): " << result.error().message());
+          CF_LOG(warn, "store",
+                 peer() << ": " << req.AffectedSOPInstanceUID << " refused (0x" << std::hex
+                        << status.code << std::dec << "): " << result.error().message());
         }
       } catch (const std::exception& e) {
         // Nothing may escape into DCMTK: a bug here is a failed C-STORE.
@@ -262,14 +260,13 @@ private:
 
   // False only when the association itself failed; `status` is set non-zero
   // when the dataset was consumed but could not be written.
-  bool receive_to_file(T_ASC_PresentationContextID pres_id,
-                       const T_DIMSE_C_StoreRQ& req,
-                       const std::filesystem::path& spool,
-                       DimseStatus& status)
+  bool receive_to_file(T_ASC_PresentationContextID pres_id, const T_DIMSE_C_StoreRQ& req,
+                       const std::filesystem::path& spool, DimseStatus& status)
   {
     const int timeout = m_context.options.dimse_timeout;
     DcmOutputFileStream* raw_stream = nullptr;
-    OFCondition cond = DIMSE_createFilestream(spool.c_str(), &req, m_assoc, pres_id, 1, &raw_stream);
+    OFCondition cond =
+        DIMSE_createFilestream(spool.c_str(), &req, m_assoc, pres_id, 1, &raw_stream);
     std::unique_ptr<DcmOutputFileStream> stream(raw_stream);
     if (cond.bad()) {
       CF_LOG(error, "store", "cannot create spool file " << spool << ": " << cond.text());
@@ -284,8 +281,9 @@ private:
                                       stream.get(), &Trickle::on_progress, &guard);
     const std::uint64_t received = guard.received;
     if (guard.cut) {
-      CF_LOG(warn, "net", peer() << ": dataset of " << req.AffectedSOPInstanceUID << " arrives at "
-                                 << "under " << Trickle::k_min_rate / 1024 << " KiB/s; connection cut");
+      CF_LOG(warn, "net",
+             peer() << ": dataset of " << req.AffectedSOPInstanceUID << " arrives at "
+                    << "under " << Trickle::k_min_rate / 1024 << " KiB/s; connection cut");
     }
     const bool write_ok = stream->good();
     stream.reset(); // flush and close
@@ -295,8 +293,9 @@ private:
       return true;
     }
     if (cond.bad()) {
-      CF_LOG(warn, "net", peer() << ": dataset of " << req.AffectedSOPInstanceUID
-                                 << " not received: " << cond.text());
+      CF_LOG(warn, "net",
+             peer() << ": dataset of " << req.AffectedSOPInstanceUID
+                    << " not received: " << cond.text());
       ASC_abortAssociation(m_assoc);
       return false;
     }
@@ -310,8 +309,7 @@ private:
     return true;
   }
 
-  bool send_store_response(T_ASC_PresentationContextID pres_id,
-                           const T_DIMSE_C_StoreRQ& req,
+  bool send_store_response(T_ASC_PresentationContextID pres_id, const T_DIMSE_C_StoreRQ& req,
                            const DimseStatus& status)
   {
     T_DIMSE_C_StoreRSP rsp{};

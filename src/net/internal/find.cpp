@@ -6,11 +6,9 @@
 #include "session.hpp"
 #include "status.hpp"
 
-#include <net/server.hpp>
-
-#include <store/query.hpp>
-
 #include <core/log.hpp>
+#include <net/server.hpp>
+#include <store/query.hpp>
 
 #include <dcmtk/dcmdata/dcdeftag.h>
 
@@ -62,8 +60,9 @@ handle_find(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_FindRQ& r
   auto request = parse_identifier(*identifier, cls.model, s.context.options.fallback_charset);
   if (!request) {
     const auto status = find_failure_status(request.error());
-    CF_LOG(warn, "net", s.peer() << ": C-FIND refused (0x" << std::hex << status.code << std::dec
-                                 << "): " << request.error().message());
+    CF_LOG(warn, "net",
+           s.peer() << ": C-FIND refused (0x" << std::hex << status.code << std::dec
+                    << "): " << request.error().message());
     return send(s, pres_id, req, status, nullptr);
   }
   request->combined_datetime = combined_datetime_agreed(s.assoc, req.AffectedSOPClassUID);
@@ -72,14 +71,16 @@ handle_find(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_FindRQ& r
   auto result = s.context.query.find(*request);
   if (!result) {
     const auto status = find_failure_status(result.error());
-    CF_LOG(warn, "net", s.peer() << ": C-FIND failed (0x" << std::hex << status.code << std::dec
-                                 << "): " << result.error().message());
+    CF_LOG(warn, "net",
+           s.peer() << ": C-FIND failed (0x" << std::hex << status.code << std::dec
+                    << "): " << result.error().message());
     return send(s, pres_id, req, status, nullptr);
   }
   if (result->relaxed && !request->relational) {
-    CF_LOG(debug, "net", s.peer() << ": C-FIND " << identifier_level_name(request->level)
-                                  << " without a unique key above the level: answered as a "
-                                     "relational query (PS3.4 C.4.1.2.2)");
+    CF_LOG(debug, "net",
+           s.peer() << ": C-FIND " << identifier_level_name(request->level)
+                    << " without a unique key above the level: answered as a "
+                       "relational query (PS3.4 C.4.1.2.2)");
   }
 
   std::string charset;
@@ -87,28 +88,30 @@ handle_find(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_FindRQ& r
       it != s.context.options.response_charsets.end()) {
     charset = it->second;
   }
-  const DimseStatus pending{result->unsupported.empty() ? k_pending
-                                                        : k_pending_optional_keys_unsupported,
-                            ""};
+  const DimseStatus pending{
+      result->unsupported.empty() ? k_pending : k_pending_optional_keys_unsupported, ""};
   std::size_t sent = 0;
   for (const auto& match : result->matches) {
     // PS3.4 C.4.1.2.3: a C-CANCEL ends the matching with status FE00.
     if (DIMSE_checkForCancelRQ(s.assoc, pres_id, req.MessageID) == EC_Normal) {
-      CF_LOG(info, "net", s.peer() << ": C-FIND cancelled after " << sent << " of "
-                                   << result->matches.size() << " matches");
+      CF_LOG(info, "net",
+             s.peer() << ": C-FIND cancelled after " << sent << " of " << result->matches.size()
+                      << " matches");
       return send(s, pres_id, req, {k_cancelled, ""}, nullptr);
     }
     auto response = build_response(*identifier, match, s.context.options.ae_title);
     if (!encode_response(*response, charset)) {
-      CF_LOG(debug, "net", s.peer() << ": a match cannot be encoded in " << charset << "; sent as UTF-8");
+      CF_LOG(debug, "net",
+             s.peer() << ": a match cannot be encoded in " << charset << "; sent as UTF-8");
     }
     if (!send(s, pres_id, req, pending, response.get())) {
       return false;
     }
     ++sent;
   }
-  CF_LOG(info, "net", s.peer() << ": C-FIND " << identifier_level_name(request->level) << ": "
-                               << sent << " matches");
+  CF_LOG(info, "net",
+         s.peer() << ": C-FIND " << identifier_level_name(request->level) << ": " << sent
+                  << " matches");
   return send(s, pres_id, req, {0x0000, ""}, nullptr);
 }
 

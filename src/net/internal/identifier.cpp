@@ -1,12 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "identifier.hpp"
 
+#include <core/strings.hpp>
 #include <dicom/charset.hpp>
 
-#include <core/strings.hpp>
-
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcdatset.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcelem.h>
@@ -112,7 +110,8 @@ build_response(DcmDataset& request, const store::FindMatch& match, const std::st
       out->putString(retrieve_ae.c_str());
     } else if (key == DCM_InstanceAvailability) {
       out->putString("ONLINE");
-    } else if (const auto it = values.find(tag_of(key)); it != values.end() && !it->second->empty()) {
+    } else if (const auto it = values.find(tag_of(key));
+               it != values.end() && !it->second->empty()) {
       out->putString(it->second->c_str());
     }
     // Anything else stays zero length (a sequence stays empty): PS3.4

@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include <store/find.hpp>
-
 #include <core/result.hpp>
+#include <store/find.hpp>
 
 #include <memory>
 #include <string>
@@ -18,16 +17,14 @@ namespace net::internal {
 // into a store::FindKey. Group 0000/0002 and group-length elements some
 // devices send are ignored. Errors: store::FindErrc (missing_level,
 // bad_level, bad_charset).
-core::Result<store::FindRequest> parse_identifier(DcmDataset& identifier,
-                                                  store::Model model,
+core::Result<store::FindRequest> parse_identifier(DcmDataset& identifier, store::Model model,
                                                   const std::string& fallback_charset);
 
 // The response identifier for one match: exactly the keys of the request,
 // in its order, with the matched values (zero length where the index has
 // none), plus SpecificCharacterSet. RetrieveAETitle is `retrieve_ae`;
 // InstanceAvailability is ONLINE.
-std::unique_ptr<DcmDataset> build_response(DcmDataset& request,
-                                           const store::FindMatch& match,
+std::unique_ptr<DcmDataset> build_response(DcmDataset& request, const store::FindMatch& match,
                                            const std::string& retrieve_ae);
 
 // Re-encode a UTF-8 response in `charset` (e.g. GB18030) for peers that need

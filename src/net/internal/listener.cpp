@@ -3,23 +3,21 @@
 
 #include <core/log.hpp>
 
+#include <arpa/inet.h>
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmnet/assoc.h>
 #include <dcmtk/dcmnet/dul.h>
-
-#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <poll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 namespace net::internal {
 
@@ -33,10 +31,7 @@ errno_error(const std::string& what, int err = errno)
 
 } // namespace
 
-Listener::~Listener()
-{
-  close();
-}
+Listener::~Listener() { close(); }
 
 core::Result<void>
 Listener::open(const std::string& bind, int port, int acse_timeout, int first_pdu_timeout)
@@ -98,8 +93,8 @@ Listener::accept_new()
   for (;;) {
     sockaddr_in peer{};
     socklen_t len = sizeof(peer);
-    const int fd = ::accept4(m_fd, reinterpret_cast<sockaddr*>(&peer), &len,
-                             SOCK_CLOEXEC | SOCK_NONBLOCK);
+    const int fd =
+        ::accept4(m_fd, reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
       if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED) {
         CF_LOG(warn, "net", "accept failed: " << std::strerror(errno));
@@ -133,14 +128,16 @@ Listener::request_ready(Pending& p) const
     return 0;
   }
   if (header[0] != 0x01) {
-    CF_LOG(warn, "net", p.host << ": first PDU is type 0x" << std::hex << int(header[0]) << std::dec
-                               << ", not an A-ASSOCIATE-RQ; closing");
+    CF_LOG(warn, "net",
+           p.host << ": first PDU is type 0x" << std::hex << int(header[0]) << std::dec
+                  << ", not an A-ASSOCIATE-RQ; closing");
     return -1;
   }
   const std::uint32_t length = (std::uint32_t(header[2]) << 24) | (std::uint32_t(header[3]) << 16)
                                | (std::uint32_t(header[4]) << 8) | std::uint32_t(header[5]);
   if (length > k_max_request) {
-    CF_LOG(warn, "net", p.host << ": A-ASSOCIATE-RQ of " << length << " bytes is too large; closing");
+    CF_LOG(warn, "net",
+           p.host << ": A-ASSOCIATE-RQ of " << length << " bytes is too large; closing");
     return -1;
   }
   int available = 0;
@@ -185,7 +182,7 @@ Listener::next(int max_pdu, int wait_ms, int& socket)
   auto wait = std::chrono::milliseconds(wait_ms);
   for (const auto& p : m_pending) {
     wait = std::min(wait, std::chrono::duration_cast<std::chrono::milliseconds>(p.deadline - now)
-                            + std::chrono::milliseconds(1));
+                              + std::chrono::milliseconds(1));
   }
 
   std::vector<pollfd> fds;
@@ -194,7 +191,8 @@ Listener::next(int max_pdu, int wait_ms, int& socket)
   for (const auto& p : m_pending) {
     fds.push_back({p.fd, POLLIN, 0});
   }
-  const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(std::max<long>(0, wait.count())));
+  const int ready =
+      ::poll(fds.data(), fds.size(), static_cast<int>(std::max<long>(0, wait.count())));
   if (ready <= 0) {
     return nullptr;
   }
@@ -235,7 +233,7 @@ Listener::receive(int fd, const std::string& host, int max_pdu, int& socket)
   T_ASC_Association* assoc = nullptr;
   dcmExternalSocketHandle.set(fd);
   const OFCondition cond =
-    ASC_receiveAssociation(m_network, &assoc, max_pdu, nullptr, nullptr, OFFalse, DUL_NOBLOCK, 1);
+      ASC_receiveAssociation(m_network, &assoc, max_pdu, nullptr, nullptr, OFFalse, DUL_NOBLOCK, 1);
   dcmExternalSocketHandle.set(-1);
   if (cond.bad()) {
     CF_LOG(warn, "net", host << ": association request not readable: " << cond.text());

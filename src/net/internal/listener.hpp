@@ -37,10 +37,7 @@ public:
   T_ASC_Association* next(int max_pdu, int wait_ms, int& socket);
 
   // Connections accepted whose request is not complete yet.
-  std::size_t waiting() const
-  {
-    return m_pending.size();
-  }
+  std::size_t waiting() const { return m_pending.size(); }
 
   void close();
 

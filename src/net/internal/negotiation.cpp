@@ -6,7 +6,6 @@
 #include <dicom/transfer_syntax.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmdata/dcuid.h>
 #include <dcmtk/dcmnet/assoc.h>
 #include <dcmtk/dcmnet/extneg.h>

@@ -25,15 +25,15 @@ qr_class(const char* uid)
     QrClass cls;
   };
   static const Entry k_entries[] = {
-    {"1.2.840.10008.5.1.4.1.2.1.1", {QrService::find, store::Model::patient_root}},
-    {"1.2.840.10008.5.1.4.1.2.1.2", {QrService::move, store::Model::patient_root}},
-    {"1.2.840.10008.5.1.4.1.2.1.3", {QrService::get, store::Model::patient_root}},
-    {"1.2.840.10008.5.1.4.1.2.2.1", {QrService::find, store::Model::study_root}},
-    {"1.2.840.10008.5.1.4.1.2.2.2", {QrService::move, store::Model::study_root}},
-    {"1.2.840.10008.5.1.4.1.2.2.3", {QrService::get, store::Model::study_root}},
-    {"1.2.840.10008.5.1.4.1.2.3.1", {QrService::find, store::Model::patient_study_only}},
-    {"1.2.840.10008.5.1.4.1.2.3.2", {QrService::move, store::Model::patient_study_only}},
-    {"1.2.840.10008.5.1.4.1.2.3.3", {QrService::get, store::Model::patient_study_only}},
+      {"1.2.840.10008.5.1.4.1.2.1.1", {QrService::find, store::Model::patient_root}},
+      {"1.2.840.10008.5.1.4.1.2.1.2", {QrService::move, store::Model::patient_root}},
+      {"1.2.840.10008.5.1.4.1.2.1.3", {QrService::get, store::Model::patient_root}},
+      {"1.2.840.10008.5.1.4.1.2.2.1", {QrService::find, store::Model::study_root}},
+      {"1.2.840.10008.5.1.4.1.2.2.2", {QrService::move, store::Model::study_root}},
+      {"1.2.840.10008.5.1.4.1.2.2.3", {QrService::get, store::Model::study_root}},
+      {"1.2.840.10008.5.1.4.1.2.3.1", {QrService::find, store::Model::patient_study_only}},
+      {"1.2.840.10008.5.1.4.1.2.3.2", {QrService::move, store::Model::patient_study_only}},
+      {"1.2.840.10008.5.1.4.1.2.3.3", {QrService::get, store::Model::patient_study_only}},
   };
   for (const auto& e : k_entries) {
     if (std::strcmp(uid, e.uid) == 0) {

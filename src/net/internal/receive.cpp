@@ -2,12 +2,10 @@
 // Receiving the identifier of a C-FIND, C-GET or C-MOVE request.
 #include "session.hpp"
 
+#include <core/log.hpp>
 #include <net/server.hpp>
 
-#include <core/log.hpp>
-
 #include <dcmtk/dcmdata/dcdatset.h>
-
 #include <sys/socket.h>
 
 #include <chrono>
@@ -58,14 +56,14 @@ receive_identifier(Session& s, T_ASC_PresentationContextID pres_id, const char* 
   DcmDataset* raw = nullptr;
   T_ASC_PresentationContextID data_pres_id = pres_id;
   const OFCondition cond = DIMSE_receiveDataSetInMemory(
-    s.assoc, DIMSE_NONBLOCKING, timeout, &data_pres_id, &raw, &Limit::on_progress, &limit);
+      s.assoc, DIMSE_NONBLOCKING, timeout, &data_pres_id, &raw, &Limit::on_progress, &limit);
   std::unique_ptr<DcmDataset> identifier(raw);
   if (cond.bad() || limit.too_large || limit.too_slow) {
-    const std::string why = limit.too_large ? "larger than 256 KiB"
+    const std::string why = limit.too_large  ? "larger than 256 KiB"
                             : limit.too_slow ? "not complete within the DIMSE timeout"
                                              : cond.text();
-    CF_LOG(warn, "net", s.peer() << ": " << what << " identifier not received (" << why
-                                 << "), aborting");
+    CF_LOG(warn, "net",
+           s.peer() << ": " << what << " identifier not received (" << why << "), aborting");
     ASC_abortAssociation(s.assoc);
     return nullptr;
   }

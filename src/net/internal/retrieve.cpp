@@ -5,17 +5,14 @@
 #include "session.hpp"
 #include "status.hpp"
 
+#include <core/log.hpp>
+#include <core/strings.hpp>
+#include <dicom/transcode.hpp>
 #include <net/errors.hpp>
 #include <net/server.hpp>
 #include <net/store_scu.hpp>
 #include <net/store_status.hpp>
-
-#include <dicom/transcode.hpp>
-
 #include <store/query.hpp>
-
-#include <core/log.hpp>
-#include <core/strings.hpp>
 
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
@@ -28,8 +25,8 @@ namespace {
 
 constexpr std::uint16_t k_pending = 0xFF00;
 constexpr std::uint16_t k_cancelled = 0xFE00;
-constexpr std::uint16_t k_warning_suboperations = 0xB000;   // some failed or had warnings
-constexpr std::uint16_t k_refused_suboperations = 0xA702;   // unable to perform sub-operations
+constexpr std::uint16_t k_warning_suboperations = 0xB000; // some failed or had warnings
+constexpr std::uint16_t k_refused_suboperations = 0xA702; // unable to perform sub-operations
 constexpr std::uint16_t k_refused_destination_unknown = 0xA801;
 
 // The counts every C-MOVE/C-GET response carries (PS3.4 C.4.2.1.6-9). Kept
@@ -91,7 +88,8 @@ error_detail(const std::string& comment)
 core::Result<std::vector<store::RetrieveItem>>
 resolve(Session& s, DcmDataset& identifier, const char* sop_class)
 {
-  auto request = parse_identifier(identifier, qr_class(sop_class).model, s.context.options.fallback_charset);
+  auto request =
+      parse_identifier(identifier, qr_class(sop_class).model, s.context.options.fallback_charset);
   if (!request) {
     return request.error();
   }
@@ -108,7 +106,7 @@ clamp16(std::size_t n)
 
 // One C-MOVE or C-GET response with the sub-operation counts; DCMTK drops
 // Remaining from final responses itself (PS3.4 C.4.2.1.6).
-template<typename Rsp, typename Rq, typename SendFn>
+template <typename Rsp, typename Rq, typename SendFn>
 bool
 send_counts(Session& s, T_ASC_PresentationContextID pres_id, const Rq& req, SendFn send,
             const char* what, std::uint16_t status, const Progress& p, DcmDataset* identifier,
@@ -172,13 +170,15 @@ handle_move(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_MoveRQ& r
     // node.move_to_unknown_caller: back to where the request came from.
     caller = {destination_ae, s.peer_host, s.context.options.move_to_unknown_caller};
     destination = &caller;
-    CF_LOG(info, "net", s.peer() << ": C-MOVE destination is the caller, not configured: "
-                                 << "sending to its address on port " << caller.port);
+    CF_LOG(info, "net",
+           s.peer() << ": C-MOVE destination is the caller, not configured: "
+                    << "sending to its address on port " << caller.port);
   }
   if (destination == nullptr) {
     // PS3.4 C.4.2.1.5: A801 Refused: Move Destination unknown.
-    CF_LOG(warn, "net", s.peer() << ": C-MOVE to unknown destination '" << destination_ae
-                                 << "' (not in modalities)");
+    CF_LOG(warn, "net",
+           s.peer() << ": C-MOVE to unknown destination '" << destination_ae
+                    << "' (not in modalities)");
     return send_move(s, pres_id, req, k_refused_destination_unknown, p, nullptr,
                      "unknown move destination " + destination_ae);
   }
@@ -189,19 +189,20 @@ handle_move(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_MoveRQ& r
     return send_move(s, pres_id, req, status.code, p, nullptr, status.comment);
   }
   p.remaining = items->size();
-  CF_LOG(info, "net", s.peer() << ": C-MOVE of " << items->size() << " instances to "
-                               << destination_ae << "@" << destination->host << ":"
-                               << destination->port);
+  CF_LOG(info, "net",
+         s.peer() << ": C-MOVE of " << items->size() << " instances to " << destination_ae << "@"
+                  << destination->host << ":" << destination->port);
 
   std::vector<SendItem> to_send;
   to_send.reserve(items->size());
   for (const auto& item : *items) {
-    to_send.push_back({item.sop_class_uid, item.sop_instance_uid, item.transfer_syntax_uid,
-                       item.path});
+    to_send.push_back(
+        {item.sop_class_uid, item.sop_instance_uid, item.transfer_syntax_uid, item.path});
   }
-  const StoreTarget target{s.context.options.ae_title, destination->ae_title, destination->host,
-                           destination->port, s.context.options.acse_timeout,
-                           s.context.options.dimse_timeout, s.context.options.max_pdu};
+  const StoreTarget target{
+      s.context.options.ae_title, destination->ae_title,          destination->host,
+      destination->port,          s.context.options.acse_timeout, s.context.options.dimse_timeout,
+      s.context.options.max_pdu};
   for (const auto& batch : StoreScu::batches(to_send)) {
     StoreScu scu(target);
     if (auto r = scu.open(batch); !r) {
@@ -217,8 +218,9 @@ handle_move(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_MoveRQ& r
       }
       std::unique_ptr<DcmDataset> failed;
       final_status(p, failed);
-      return send_move(s, pres_id, req, p.completed + p.warning == 0 ? k_refused_suboperations
-                                                                     : k_warning_suboperations,
+      return send_move(s, pres_id, req,
+                       p.completed + p.warning == 0 ? k_refused_suboperations
+                                                    : k_warning_suboperations,
                        p, failed.get(), "destination unreachable");
     }
     for (const auto& item : batch) {
@@ -230,9 +232,9 @@ handle_move(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_MoveRQ& r
       if (sent) {
         p.record(sent->status, item.sop_instance_uid);
       } else {
-        CF_LOG(warn, "net", "C-MOVE sub-operation " << item.sop_instance_uid << " to "
-                                                    << destination_ae << ": "
-                                                    << sent.error().message());
+        CF_LOG(warn, "net",
+               "C-MOVE sub-operation " << item.sop_instance_uid << " to " << destination_ae << ": "
+                                       << sent.error().message());
         p.record(0xC000, item.sop_instance_uid);
         if (sent.error().code == Errc::exchange_failed) {
           scu.close();
@@ -250,8 +252,9 @@ handle_move(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_MoveRQ& r
   if (status != 0 && p.completed == 0 && p.warning == 0) {
     status = k_refused_suboperations; // nothing could be delivered at all
   }
-  CF_LOG(info, "net", s.peer() << ": C-MOVE done: " << p.completed << " completed, " << p.failed
-                               << " failed, " << p.warning << " warnings");
+  CF_LOG(info, "net",
+         s.peer() << ": C-MOVE done: " << p.completed << " completed, " << p.failed << " failed, "
+                  << p.warning << " warnings");
   return send_move(s, pres_id, req, status, p, failed.get());
 }
 
@@ -329,8 +332,9 @@ handle_get(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_GetRQ& req
     }
     const auto ts = dicom::choose_transfer_syntax(item.transfer_syntax_uid, accepted);
     if (ts.empty()) {
-      CF_LOG(warn, "net", s.peer() << ": C-GET: no usable storage context for "
-                                   << item.sop_class_uid << " (" << item.sop_instance_uid << ")");
+      CF_LOG(warn, "net",
+             s.peer() << ": C-GET: no usable storage context for " << item.sop_class_uid << " ("
+                      << item.sop_instance_uid << ")");
       p.record(k_refused_suboperations, item.sop_instance_uid);
     } else {
       T_ASC_PresentationContextID store_pres = 0;
@@ -342,8 +346,8 @@ handle_get(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_GetRQ& req
       }
       auto file = dicom::load_for_sending(item.path, ts);
       if (!file) {
-        CF_LOG(warn, "net", "C-GET sub-operation " << item.sop_instance_uid << ": "
-                                                   << file.error().message());
+        CF_LOG(warn, "net",
+               "C-GET sub-operation " << item.sop_instance_uid << ": " << file.error().message());
         p.record(0xC000, item.sop_instance_uid);
       } else {
         T_DIMSE_C_StoreRQ store{};
@@ -357,10 +361,10 @@ handle_get(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_GetRQ& req
         T_DIMSE_C_StoreRSP rsp{};
         DcmDataset* status_detail = nullptr;
         GetCancel cancel;
-        const auto cond = DIMSE_storeUser(s.assoc, store_pres, &store, nullptr,
-                                          (*file)->getDataset(), nullptr, nullptr,
-                                          DIMSE_NONBLOCKING, s.context.options.dimse_timeout,
-                                          &rsp, &status_detail, &cancel.params);
+        const auto cond =
+            DIMSE_storeUser(s.assoc, store_pres, &store, nullptr, (*file)->getDataset(), nullptr,
+                            nullptr, DIMSE_NONBLOCKING, s.context.options.dimse_timeout, &rsp,
+                            &status_detail, &cancel.params);
         delete status_detail;
         if (cond.bad()) {
           CF_LOG(warn, "net", s.peer() << ": C-GET sub-operation failed: " << cond.text());
@@ -387,8 +391,9 @@ handle_get(Session& s, T_ASC_PresentationContextID pres_id, T_DIMSE_C_GetRQ& req
   if (status != 0 && p.completed == 0 && p.warning == 0) {
     status = k_refused_suboperations; // nothing could be sent at all
   }
-  CF_LOG(info, "net", s.peer() << ": C-GET done: " << p.completed << " completed, " << p.failed
-                               << " failed, " << p.warning << " warnings");
+  CF_LOG(info, "net",
+         s.peer() << ": C-GET done: " << p.completed << " completed, " << p.failed << " failed, "
+                  << p.warning << " warnings");
   return send_get(s, pres_id, req, status, p, failed.get());
 }
 

@@ -6,7 +6,6 @@
 #include <net/access.hpp>
 
 #include <dcmtk/config/osconfig.h>
-
 #include <dcmtk/dcmnet/dimse.h>
 
 #include <memory>
@@ -24,10 +23,7 @@ struct Session
   int socket;
   Grant grant;
 
-  std::string peer() const
-  {
-    return peer_ae + "@" + peer_host;
-  }
+  std::string peer() const { return peer_ae + "@" + peer_host; }
 };
 
 // The identifier of a C-FIND/C-GET/C-MOVE request, or nullptr after the

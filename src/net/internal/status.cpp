@@ -2,7 +2,6 @@
 #include "status.hpp"
 
 #include <dicom/errors.hpp>
-
 #include <store/errors.hpp>
 
 namespace net::internal {

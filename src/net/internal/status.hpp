@@ -1,9 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include <store/find.hpp>
-
 #include <core/result.hpp>
+#include <store/find.hpp>
 
 #include <cstdint>
 #include <string>

@@ -20,10 +20,7 @@ WorkerThread::WorkerThread(std::function<void()> body) : m_body(std::move(body))
   m_joinable = true;
 }
 
-WorkerThread::~WorkerThread()
-{
-  join();
-}
+WorkerThread::~WorkerThread() { join(); }
 
 void
 WorkerThread::join()

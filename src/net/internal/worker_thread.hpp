@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <pthread.h>
+
 #include <cstddef>
 #include <functional>
-
-#include <pthread.h>
 
 namespace net::internal {
 
