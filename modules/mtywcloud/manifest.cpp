@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "manifest.hpp"
 
+#include <core/crypto.hpp>
 #include <core/strings.hpp>
+#include <source/json_fields.hpp>
 #include <source/source.hpp>
 
 #include <nlohmann/json.hpp>
@@ -12,64 +14,11 @@
 
 namespace mtywcloud {
 
+using source::text_of;
+
 namespace {
 
 using source::Errc;
-
-const EVP_CIPHER*
-cbc_for(std::size_t key_size)
-{
-  switch (key_size) {
-  case 16:
-    return EVP_aes_128_cbc();
-  case 24:
-    return EVP_aes_192_cbc();
-  case 32:
-    return EVP_aes_256_cbc();
-  default:
-    return nullptr;
-  }
-}
-
-std::optional<std::string>
-run(bool encrypt, const std::string& in, const std::string& key, const std::string& iv)
-{
-  const auto* cipher = cbc_for(key.size());
-  if (cipher == nullptr || iv.size() != 16) {
-    return std::nullopt;
-  }
-  std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),
-                                                                      EVP_CIPHER_CTX_free);
-  if (!ctx
-      || EVP_CipherInit_ex(ctx.get(), cipher, nullptr,
-                           reinterpret_cast<const unsigned char*>(key.data()),
-                           reinterpret_cast<const unsigned char*>(iv.data()), encrypt ? 1 : 0)
-             != 1) {
-    return std::nullopt;
-  }
-  std::string out(in.size() + 32, '\0');
-  auto* o = reinterpret_cast<unsigned char*>(out.data());
-  int n = 0;
-  int tail = 0;
-  if (EVP_CipherUpdate(ctx.get(), o, &n, reinterpret_cast<const unsigned char*>(in.data()),
-                       static_cast<int>(in.size()))
-          != 1
-      || EVP_CipherFinal_ex(ctx.get(), o + n, &tail) != 1) {
-    return std::nullopt;
-  }
-  out.resize(static_cast<std::size_t>(n + tail));
-  return out;
-}
-
-std::string
-text_of(const nlohmann::json& j, const char* key)
-{
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    return {};
-  }
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
 
 } // namespace
 
@@ -103,7 +52,7 @@ query_plaintext(const std::string& dicom_dir_path, const std::string& organizati
 std::string
 encrypt_hex(const std::string& plain, const std::string& key, const std::string& iv)
 {
-  auto out = run(true, plain, key, iv);
+  auto out = core::aes(true, plain, key, iv, core::AesMode::cbc);
   if (!out) {
     throw std::invalid_argument("AES-CBC: bad key or IV size");
   }
@@ -137,7 +86,7 @@ decrypt_hex(const std::string& hex, const std::string& key, const std::string& i
     }
     bytes += static_cast<char>(hi * 16 + lo);
   }
-  return run(false, bytes, key, iv);
+  return core::aes(false, bytes, key, iv, core::AesMode::cbc);
 }
 
 core::Result<Study>

@@ -3,6 +3,7 @@
 
 #include <core/strings.hpp>
 #include <http/client.hpp>
+#include <source/json_fields.hpp>
 #include <source/source.hpp>
 
 #include <nlohmann/json.hpp>
@@ -13,19 +14,11 @@
 
 namespace shdc {
 
+using source::text_of;
+
 namespace {
 
 using source::Errc;
-
-std::string
-text_of(const nlohmann::json& j, const char* key)
-{
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    return {};
-  }
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
 
 core::Result<nlohmann::json>
 parse(const std::string& json)

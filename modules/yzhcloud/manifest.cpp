@@ -1,25 +1,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "manifest.hpp"
 
+#include <source/json_fields.hpp>
 #include <source/source.hpp>
 
 #include <nlohmann/json.hpp>
 
 namespace yzhcloud {
 
-namespace {
-
-std::string
-text_of(const nlohmann::json& j, const char* key)
-{
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    return {};
-  }
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
-
-} // namespace
+using source::text_of;
 
 std::vector<Entry>
 split_instance_ids(const std::string& ids)

@@ -2,6 +2,8 @@
 #include "manifest.hpp"
 
 #include <core/base64.hpp>
+#include <core/crypto.hpp>
+#include <source/json_fields.hpp>
 #include <source/source.hpp>
 
 #include <nlohmann/json.hpp>
@@ -13,63 +15,11 @@
 
 namespace zscloud {
 
+using source::text_of;
+
 namespace {
 
 using source::Errc;
-
-const EVP_CIPHER*
-cipher_for(std::size_t key_size, Mode mode)
-{
-  switch (key_size) {
-  case 16:
-    return mode == Mode::ecb ? EVP_aes_128_ecb() : EVP_aes_128_cbc();
-  case 24:
-    return mode == Mode::ecb ? EVP_aes_192_ecb() : EVP_aes_192_cbc();
-  case 32:
-    return mode == Mode::ecb ? EVP_aes_256_ecb() : EVP_aes_256_cbc();
-  default:
-    return nullptr;
-  }
-}
-
-using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)>;
-
-std::optional<std::string>
-run(bool encrypt, const std::string& in, const std::string& key, const std::string& iv, Mode mode)
-{
-  const auto* cipher = cipher_for(key.size(), mode);
-  if (cipher == nullptr || (mode == Mode::cbc && iv.size() != 16)) {
-    return std::nullopt;
-  }
-  CipherCtx ctx(EVP_CIPHER_CTX_new(), EVP_CIPHER_CTX_free);
-  const auto* k = reinterpret_cast<const unsigned char*>(key.data());
-  const auto* v = mode == Mode::cbc ? reinterpret_cast<const unsigned char*>(iv.data()) : nullptr;
-  if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, k, v, encrypt ? 1 : 0) != 1) {
-    return std::nullopt;
-  }
-  std::string out(in.size() + 32, '\0');
-  int n = 0;
-  int tail = 0;
-  auto* o = reinterpret_cast<unsigned char*>(out.data());
-  if (EVP_CipherUpdate(ctx.get(), o, &n, reinterpret_cast<const unsigned char*>(in.data()),
-                       static_cast<int>(in.size()))
-          != 1
-      || EVP_CipherFinal_ex(ctx.get(), o + n, &tail) != 1) { // checks PKCS#7 on decrypt
-    return std::nullopt;
-  }
-  out.resize(static_cast<std::size_t>(n + tail));
-  return out;
-}
-
-std::string
-text_of(const nlohmann::json& j, const char* key)
-{
-  const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) {
-    return {};
-  }
-  return it->is_string() ? it->get<std::string>() : it->dump();
-}
 
 } // namespace
 
@@ -100,13 +50,15 @@ base64_encode(const std::string& bytes)
 std::optional<std::string>
 aes_decrypt(const std::string& cipher, const std::string& key, const std::string& iv, Mode mode)
 {
-  return run(false, cipher, key, iv, mode);
+  return core::aes(false, cipher, key, iv,
+                   mode == Mode::ecb ? core::AesMode::ecb : core::AesMode::cbc);
 }
 
 std::string
 aes_encrypt(const std::string& plain, const std::string& key, const std::string& iv, Mode mode)
 {
-  auto out = run(true, plain, key, iv, mode);
+  auto out =
+      core::aes(true, plain, key, iv, mode == Mode::ecb ? core::AesMode::ecb : core::AesMode::cbc);
   if (!out) {
     throw std::invalid_argument("AES: bad key or IV size");
   }

@@ -2,6 +2,7 @@
 // The one base64 (core) and the one multipart splitter (http), shared by
 // the HAR importer, the DICOMweb source and the zscloud manifest.
 #include <core/base64.hpp>
+#include <core/crypto.hpp>
 #include <core/strings.hpp>
 #include <http/multipart.hpp>
 
@@ -81,5 +82,29 @@ TEST_SUITE("http::multipart")
     CHECK(http::split_multipart("--b\r\nno empty line", "b").problem == "truncated multipart body");
     CHECK(http::split_multipart("no delimiter", "b").problem == "multipart boundary not found");
     CHECK(http::split_multipart(body, "").problem == "multipart response without boundary");
+  }
+}
+
+TEST_SUITE("core::crypto")
+{
+  TEST_CASE("AES-128 ECB and CBC: NIST SP 800-38A F.1.1 / F.2.1 first block, and PKCS#7")
+  {
+    std::string key, iv, plain, ecb, cbc;
+    REQUIRE(core::base64_decode("K34VFiiu0qar9xWICc9PPA==", key));   // 2b7e1516...4f3c
+    REQUIRE(core::base64_decode("AAECAwQFBgcICQoLDA0ODw==", iv));    // 00010203...0e0f
+    REQUIRE(core::base64_decode("a8G+4i5An5bpPX4Rc5MXKg==", plain)); // 6bc1bee2...172a
+    REQUIRE(core::base64_decode("Otd7tA16NmConsrzJGbvlw==", ecb));   // 3ad77bb4...66ef97
+    REQUIRE(core::base64_decode("dkmrrIEZskbO6Y6bEukZfQ==", cbc));   // 7649abac...197d
+    auto e = core::aes(true, plain, key, iv, core::AesMode::ecb);
+    REQUIRE(e);
+    CHECK(e->size() == 32); // one block plus a full padding block
+    CHECK(e->substr(0, 16) == ecb);
+    auto c = core::aes(true, plain, key, iv, core::AesMode::cbc);
+    REQUIRE(c);
+    CHECK(c->substr(0, 16) == cbc);
+    CHECK(core::aes(false, *c, key, iv, core::AesMode::cbc).value_or("") == plain);
+    CHECK_FALSE(core::aes(true, plain, "short", iv, core::AesMode::cbc));
+    CHECK_FALSE(core::aes(true, plain, key, "", core::AesMode::cbc));
+    CHECK_FALSE(core::aes(false, c->substr(0, 16), key, iv, core::AesMode::cbc)); // bad padding
   }
 }
