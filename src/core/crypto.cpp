@@ -36,7 +36,8 @@ aes(bool encrypt, std::string_view in, std::string_view key, std::string_view iv
   std::unique_ptr<EVP_CIPHER_CTX, decltype(&EVP_CIPHER_CTX_free)> ctx(EVP_CIPHER_CTX_new(),
                                                                       EVP_CIPHER_CTX_free);
   const auto* k = reinterpret_cast<const unsigned char*>(key.data());
-  const auto* v = mode == AesMode::cbc ? reinterpret_cast<const unsigned char*>(iv.data()) : nullptr;
+  const auto* v =
+      mode == AesMode::cbc ? reinterpret_cast<const unsigned char*>(iv.data()) : nullptr;
   if (!ctx || EVP_CipherInit_ex(ctx.get(), cipher, nullptr, k, v, encrypt ? 1 : 0) != 1) {
     return std::nullopt;
   }
@@ -46,7 +47,7 @@ aes(bool encrypt, std::string_view in, std::string_view key, std::string_view iv
   auto* o = reinterpret_cast<unsigned char*>(out.data());
   if (EVP_CipherUpdate(ctx.get(), o, &n, reinterpret_cast<const unsigned char*>(in.data()),
                        static_cast<int>(in.size()))
-        != 1
+          != 1
       || EVP_CipherFinal_ex(ctx.get(), o + n, &tail) != 1) { // checks PKCS#7 on decrypt
     return std::nullopt;
   }
