@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+// Over 600 lines on purpose: one concern, a C-FIND/C-MOVE identifier as one SQL statement
+// (PS3.4 C.2.2.2 matching rules, C.4.1.2 unique keys), with its attribute table.
 #include "find_sql.hpp"
 
 #include <core/error_category.hpp>

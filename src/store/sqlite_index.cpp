@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+// Over 600 lines on purpose: one concern, the SQLite implementation of store::Index (rows,
+// counters, queries, deletion, limits); the schema is in schema.cpp.
 #include "errors.hpp"
 #include "find_sql.hpp"
 #include "index.hpp"
