@@ -45,7 +45,7 @@ on_ingest(const std::filesystem::path& file)
 }
 
 const std::filesystem::path&
-media()
+media_dir()
 {
   static const std::filesystem::path dir = [] {
     const auto base = cf_fuzz::scratch() / "dd";
@@ -64,7 +64,7 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
   cf_fuzz::init();
   static cf_fuzz::ReadingSink sink;
   sink.on_ingest = on_ingest;
-  const auto dicomdir = media() / "DICOMDIR";
+  const auto dicomdir = media_dir() / "DICOMDIR";
   cf_fuzz::write_file(dicomdir, std::string_view(reinterpret_cast<const char*>(data), size));
   (void)media::import_paths({dicomdir}, sink);
   return 0;

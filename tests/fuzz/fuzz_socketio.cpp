@@ -4,6 +4,7 @@
 // a share URL.
 #include "fuzz_common.hpp"
 
+#include <http/content.hpp>
 #include <szjudianyun/framing.hpp>
 
 extern "C" int
@@ -19,7 +20,7 @@ LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
       (void)szjudianyun::fetch_request(*info, s.id, 1);
     }
   }
-  (void)szjudianyun::looks_like_part10(szjudianyun::strip_binary_marker(input));
+  (void)http::is_part10(szjudianyun::strip_binary_marker(input));
   if (auto share = szjudianyun::parse_share_url(input); share) {
     (void)szjudianyun::save_request(*share);
   }
