@@ -9,6 +9,7 @@
 #include "retry.hpp"
 
 #include <core/log.hpp>
+#include <core/strings.hpp>
 
 #include <curl/curl.h>
 #include <nlohmann/json.hpp>
@@ -37,24 +38,6 @@ constexpr int k_connect_retries = 2; // refused or unresolvable: retried at most
 constexpr long k_max_redirects = 10;
 constexpr long k_connections_per_handle = 4; // idle connections each pooled handle keeps
 constexpr int k_poll_ms = 1000;              // curl_multi_wakeup() ends a poll early
-
-std::string
-lower(std::string text)
-{
-  for (auto& c : text) {
-    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  }
-  return text;
-}
-
-bool
-iequals(const std::string& a, const std::string& b)
-{
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x))
-                  == std::tolower(static_cast<unsigned char>(y));
-         });
-}
 
 std::string
 trim(const std::string& text)
@@ -138,7 +121,7 @@ on_header(char* data, std::size_t size, std::size_t count, void* user) noexcept
     if (line.compare(0, 5, "HTTP/") == 0) {
       transfer->response.headers.clear();
     } else if (const auto colon = line.find(':'); colon != std::string::npos && colon > 0) {
-      transfer->response.headers.emplace(lower(trim(line.substr(0, colon))),
+      transfer->response.headers.emplace(core::to_lower_ascii(trim(line.substr(0, colon))),
                                          trim(line.substr(colon + 1)));
     }
   } catch (const std::exception& e) {
@@ -245,7 +228,7 @@ global_init()
 std::string
 Response::header(const std::string& name) const
 {
-  const auto key = lower(name);
+  const auto key = core::to_lower_ascii(name);
   const auto it = headers.lower_bound(key); // the first of repeated headers
   return it == headers.end() || it->first != key ? std::string() : it->second;
 }
@@ -521,7 +504,7 @@ Client::Impl::header_list(const Request& request) const
   for (const auto& header : m_options.default_headers) {
     const bool replaced =
         std::any_of(request.headers.begin(), request.headers.end(),
-                    [&](const auto& own) { return iequals(own.first, header.first); });
+                    [&](const auto& own) { return core::iequals_ascii(own.first, header.first); });
     if (!replaced) {
       merged.push_back(header);
     }
@@ -535,7 +518,7 @@ Client::Impl::header_list(const Request& request) const
     list = curl_slist_append(list, line.c_str());
   }
   const bool has_expect = std::any_of(merged.begin(), merged.end(), [](const auto& header) {
-    return iequals(header.first, "Expect");
+    return core::iequals_ascii(header.first, "Expect");
   });
   if (!has_expect) {
     list = curl_slist_append(list, "Expect:"); // no "Expect: 100-continue" wait on POST
@@ -714,7 +697,7 @@ Client::Impl::cancelled_error(const std::string& url) const
 std::string
 Client::Impl::cookie(const std::string& host, const std::string& name) const
 {
-  const std::string wanted_host = lower(host);
+  const std::string wanted_host = core::to_lower_ascii(host);
   curl_slist* list = nullptr;
   {
     std::lock_guard lock(m_jar_mutex);

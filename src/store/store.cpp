@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 
 namespace store {
 
@@ -369,22 +370,24 @@ Store::make_room(std::uint64_t bytes, const std::string& study_uid)
   if (m_options.max_bytes == 0 && m_options.max_studies == 0) {
     return {};
   }
-  bool new_study = false;
-  if (m_options.max_studies > 0) {
-    auto series = m_index->series(study_uid);
-    if (!series) {
-      return series.error();
-    }
-    new_study = series->empty();
-  }
+  // Whether the instance opens a new study: asked of the index only once the
+  // study count is at the limit, not for every instance below it.
+  std::optional<bool> new_study;
   for (;;) {
     auto usage = m_index->usage();
     if (!usage) {
       return usage.error();
     }
     const bool over_bytes = m_options.max_bytes > 0 && usage->bytes + bytes > m_options.max_bytes;
-    const bool over_studies =
-        m_options.max_studies > 0 && new_study && usage->studies + 1 > m_options.max_studies;
+    bool over_studies = m_options.max_studies > 0 && usage->studies + 1 > m_options.max_studies;
+    if (over_studies && !new_study) {
+      auto series = m_index->series(study_uid);
+      if (!series) {
+        return series.error();
+      }
+      new_study = series->empty();
+    }
+    over_studies = over_studies && *new_study;
     if (!over_bytes && !over_studies) {
       return {};
     }
