@@ -377,8 +377,11 @@ public:
       }
       if (time) {
         // A single time matches the whole unit it names ("1015" = 10:15:xx).
-        return "(" + expr + " >= " + param(lower_time(value)) + " AND " + expr
-               + " <= " + param(upper_time(value)) + ")";
+        // Two statements: the operands of one '+' chain are evaluated in no
+        // fixed order, and the parameters must be bound in text order.
+        const std::string lower = param(lower_time(value));
+        const std::string upper = param(upper_time(value));
+        return "(" + expr + " >= " + lower + " AND " + expr + " <= " + upper + ")";
       }
       return expr + " = " + param(value);
     }

@@ -27,8 +27,8 @@ write_instance(const std::filesystem::path& file, const InstanceSpec& spec)
   ds->putAndInsertString(DCM_SeriesInstanceUID, spec.uids.series.c_str());
   ds->putAndInsertString(DCM_PatientName, spec.patient_name.c_str());
   ds->putAndInsertString(DCM_PatientID, spec.patient_id.c_str());
-  ds->putAndInsertString(DCM_StudyDate, "20240131");
-  ds->putAndInsertString(DCM_StudyTime, "101500");
+  ds->putAndInsertString(DCM_StudyDate, spec.study_date.c_str());
+  ds->putAndInsertString(DCM_StudyTime, spec.study_time.c_str());
   ds->putAndInsertString(DCM_Modality, spec.modality.c_str());
   ds->putAndInsertString(DCM_SeriesNumber, "2");
   ds->putAndInsertString(DCM_InstanceNumber, std::to_string(spec.instance_number).c_str());

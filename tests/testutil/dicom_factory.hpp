@@ -20,6 +20,8 @@ struct InstanceSpec
   std::string patient_id = "P1";
   std::string charset; // SpecificCharacterSet; empty: none
   std::string modality = "CT";
+  std::string study_date = "20240131";
+  std::string study_time = "101500";
   int instance_number = 1;
   bool with_sop_class = true;
 };

@@ -15,6 +15,7 @@ constexpr std::uint32_t k_patient_name = 0x00100010;
 constexpr std::uint32_t k_patient_id = 0x00100020;
 constexpr std::uint32_t k_study_uid = 0x0020000D;
 constexpr std::uint32_t k_study_date = 0x00080020;
+constexpr std::uint32_t k_study_time = 0x00080030;
 constexpr std::uint32_t k_modalities = 0x00080061;
 constexpr std::uint32_t k_series_uid = 0x0020000E;
 constexpr std::uint32_t k_sop_uid = 0x00080018;
@@ -44,6 +45,30 @@ populated(const testutil::TempDir& dir)
   add("1.1", "1.1.1", "1.1.1.2", "Wang^XiaoDong=\xE7\x8E\x8B^\xE5\xB0\x8F\xE6\x9D\xB1", "W1", "CT");
   add("1.2", "1.2.1", "1.2.1.1", "Li^Na", "L1", "MR");
   add("1.3", "1.3.1", "1.3.1.1", "Smith^John", "S1", "CT");
+  return std::move(*st);
+}
+
+// Four studies on four days at four times of day, so that a range bound
+// that is ignored, or a time that does not stand for its whole unit,
+// changes the answer.
+std::unique_ptr<store::Store>
+dated(const testutil::TempDir& dir)
+{
+  store::Options options;
+  options.root = dir.path();
+  auto st = store::Store::open(options);
+  REQUIRE(st);
+  const auto add = [&](const char* study, const char* date, const char* time) {
+    testutil::InstanceSpec spec;
+    spec.uids = {study, std::string(study) + ".1", std::string(study) + ".1.1"};
+    spec.study_date = date;
+    spec.study_time = time;
+    REQUIRE((*st)->ingest(testutil::write_instance((*st)->spool_path(), spec), k_origin));
+  };
+  add("2.1", "20231220", "083000");
+  add("2.2", "20240115", "101530");
+  add("2.3", "20240131", "103045");
+  add("2.4", "20240210", "143000");
   return std::move(*st);
 }
 
@@ -127,6 +152,39 @@ TEST_SUITE("store::find")
     CHECK(study_uids(q, {{k_study_date, "20240201-"}}).empty());
     CHECK(study_uids(q, {{k_study_date, "-20240131"}}).size() == 3);
     CHECK(study_uids(q, {{k_study_date, "20240131"}}).size() == 3);
+  }
+
+  TEST_CASE("date ranges: each bound counts (PS3.4 C.2.2.2.5)")
+  {
+    testutil::TempDir dir;
+    auto st = dated(dir);
+    auto& q = st->query();
+    CHECK(study_uids(q, {{k_study_date, "20240101-20240131"}}) == V{"2.2", "2.3"});
+    CHECK(study_uids(q, {{k_study_date, "20240201-"}}) == V{"2.4"});
+    CHECK(study_uids(q, {{k_study_date, "20240115-"}}) == V{"2.2", "2.3", "2.4"});
+    CHECK(study_uids(q, {{k_study_date, "-20240115"}}) == V{"2.1", "2.2"});
+    CHECK(study_uids(q, {{k_study_date, "20231220-20231220"}}) == V{"2.1"});
+    CHECK(study_uids(q, {{k_study_date, "20240131"}}) == V{"2.3"});
+    CHECK(study_uids(q, {{k_study_date, "20250101-"}}).empty());
+  }
+
+  TEST_CASE("time ranges: a time stands for its whole unit (PS3.4 C.2.2.2.5.1)")
+  {
+    testutil::TempDir dir;
+    auto st = dated(dir);
+    auto& q = st->query();
+    CHECK(study_uids(q, {{k_study_time, "1015"}}) == V{"2.2"}); // 10:15:30 is within 10:15
+    CHECK(study_uids(q, {{k_study_time, "101530"}}) == V{"2.2"});
+    CHECK(study_uids(q, {{k_study_time, "10"}}) == V{"2.2", "2.3"});
+    CHECK(study_uids(q, {{k_study_time, "1016"}}).empty());
+    // 10:30:45 is before the end of 10:30.
+    CHECK(study_uids(q, {{k_study_time, "-1030"}}) == V{"2.1", "2.2", "2.3"});
+    CHECK(study_uids(q, {{k_study_time, "-1029"}}) == V{"2.1", "2.2"});
+    CHECK(study_uids(q, {{k_study_time, "0900-"}}) == V{"2.2", "2.3", "2.4"});
+    CHECK(study_uids(q, {{k_study_time, "0900-1030"}}) == V{"2.2", "2.3"});
+    CHECK(study_uids(q, {{k_study_time, "10:15"}}) == V{"2.2"}); // ACR-NEMA colons
+    CHECK(study_uids(q, {{k_study_date, "20240101-"}, {k_study_time, "-1030"}})
+          == V{"2.2", "2.3"});
   }
 
   TEST_CASE("unique keys above the level: lenient when absent, lists only when relational "
