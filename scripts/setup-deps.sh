@@ -2,7 +2,8 @@
 # Install the Debian 12 packages cloudfilm needs, if any is missing.
 # Usage: scripts/setup-deps.sh [--test] [--bench] [--sanitize] [--fuzz] [--package] [--fresh-check]
 #   (none)        what the build needs
-#   --test        + what scripts/test.sh drives: DCMTK's tools, Orthanc, odil, pytest, pydicom
+#   --test        + what scripts/test.sh drives: DCMTK's tools, Orthanc, odil, pytest, pydicom,
+#                 clang-format
 #   --bench       + what bench/*.py drives (the --test set and /usr/bin/time)
 #   --sanitize    + the sanitizer runtimes of scripts/ci-sanitize.sh (GCC's ASan/UBSan/TSan)
 #   --fuzz        + clang and its libFuzzer/sanitizer runtime (CF_BUILD_FUZZERS)
@@ -20,9 +21,10 @@ packages=(
 )
 # dcmtk: echoscu storescu storescp findscu getscu movescu dcmodify dcmdjpeg ...;
 # python3-gdcm: pydicom decodes the JPEG fixtures through it; orthanc(-dicomweb): the
-# forward, Q/R and DICOMweb fetch peers; odil: a second C-FIND client (test_find.py).
+# forward, Q/R and DICOMweb fetch peers; odil: a second C-FIND client (test_find.py);
+# clang-format-14: ctest check_format (scripts/format.sh --check).
 test_packages=(dcmtk python3 python3-pydicom python3-numpy python3-pytest python3-gdcm
-               zip sqlite3 orthanc orthanc-dicomweb odil python3-odil)
+               zip sqlite3 orthanc orthanc-dicomweb odil python3-odil clang-format-14)
 bench_packages=("${test_packages[@]}" time)
 # GCC 12's runtimes; g++ pulls them in already, listed so a minimal system states them.
 sanitize_packages=(libasan8 libubsan1 libtsan2)
