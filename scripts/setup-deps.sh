@@ -3,7 +3,7 @@
 # Usage: scripts/setup-deps.sh [--test] [--bench] [--sanitize] [--fuzz] [--package] [--fresh-check]
 #   (none)        what the build needs
 #   --test        + what scripts/test.sh drives: DCMTK's tools, Orthanc, odil, pytest, pydicom,
-#                 clang-format
+#                 clang-format, chromium (tests/browser)
 #   --bench       + what bench/*.py drives (the --test set and /usr/bin/time)
 #   --sanitize    + the sanitizer runtimes of scripts/ci-sanitize.sh (GCC's ASan/UBSan/TSan)
 #   --fuzz        + clang and its libFuzzer/sanitizer runtime (CF_BUILD_FUZZERS)
@@ -22,9 +22,13 @@ packages=(
 # dcmtk: echoscu storescu storescp findscu getscu movescu dcmodify dcmdjpeg ...;
 # python3-gdcm: pydicom decodes the JPEG fixtures through it; orthanc(-dicomweb): the
 # forward, Q/R and DICOMweb fetch peers; odil: a second C-FIND client (test_find.py);
-# clang-format-14: ctest check_format (scripts/format.sh --check).
+# clang-format-14: ctest check_format (scripts/format.sh --check);
+# chromium, nodejs: tests/browser drives the page with playwright-core (npm ci there; npm is
+# added below only when missing, since NodeSource's nodejs bundles it and conflicts with
+# Debian's npm); fonts-wqy-microhei: so Chinese patient names render in its screenshots.
 test_packages=(dcmtk python3 python3-pydicom python3-numpy python3-pytest python3-gdcm
-               zip sqlite3 orthanc orthanc-dicomweb odil python3-odil clang-format-14)
+               zip sqlite3 orthanc orthanc-dicomweb odil python3-odil clang-format-14
+               chromium fonts-wqy-microhei nodejs)
 bench_packages=("${test_packages[@]}" time)
 # GCC 12's runtimes; g++ pulls them in already, listed so a minimal system states them.
 sanitize_packages=(libasan8 libubsan1 libtsan2)
@@ -35,7 +39,10 @@ fresh_packages=(debootstrap debian-archive-keyring git zstd curl)
 
 for arg in "$@"; do
   case "$arg" in
-    --test) packages+=("${test_packages[@]}") ;;
+    --test)
+      packages+=("${test_packages[@]}")
+      command -v npm >/dev/null || packages+=(npm)
+      ;;
     --bench) packages+=("${bench_packages[@]}") ;;
     --sanitize) packages+=("${sanitize_packages[@]}") ;;
     --fuzz) packages+=("${fuzz_packages[@]}") ;;
