@@ -522,7 +522,7 @@ function jobItem(job) {
   const children = [
     el('div', { class: 'job-head' }, [
       el('strong', { class: 'platform', text: job.platform || '' }),
-      el('span', { class: `state state-${job.state}`, 'data-testid': 'job-state', text: stateWord }),
+      el('span', { class: `state state-${job.state}`, 'data-testid': 'job-state', 'data-state': job.state, text: stateWord }),
     ]),
     el('p', { class: 'muted link', text: job.link || '' }),
     bar,
@@ -807,6 +807,10 @@ function renderUpload() {
   if (state.uploadSummary) {
     box.textContent = t('upload_summary', state.uploadSummary);
     box.hidden = false;
+    // For scripts and tests: the numbers, and whether the last file is through.
+    for (const k of ['imported', 'duplicates', 'skipped', 'failed']) box.dataset[k] = String(state.uploadSummary[k]);
+    box.dataset.errors = String(state.uploadErrors.length);
+    box.dataset.done = String(!uploading);
   } else {
     box.hidden = true;
   }
@@ -875,7 +879,7 @@ function queueItem(job) {
   return el('li', { class: `job job-${job.state}`, 'data-queue': String(job.id), 'data-testid': 'queue-job' }, [
     el('div', { class: 'job-head' }, [
       el('strong', { text: String(job.destination || '') }),
-      el('span', { class: `state state-${job.state}`, 'data-testid': 'queue-state', text: stateWord }),
+      el('span', { class: `state state-${job.state}`, 'data-testid': 'queue-state', 'data-state': job.state, text: stateWord }),
     ]),
     el('p', { class: 'muted link', text: job.study_uid ? t('queue_study', { uid: job.study_uid }) : '' }),
     bar,
