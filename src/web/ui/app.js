@@ -72,6 +72,7 @@ const STRINGS = {
     upload_summary: '{imported} images added, {duplicates} already here, {skipped} skipped, {failed} failed.',
     upload_file_error: '{name}: {msg}',
     upload_failure: '{name}: {msg}',
+    upload_not_dicom: 'This file is not DICOM, a zip of DICOM files or a HAR capture, so nothing was added. Choose the image files (on a CD they are usually in the DICOM folder) or a zip of them.',
     queue_title: 'Forwarding',
     queue_empty: 'Nothing is being forwarded.',
     queue_counts: '{done} sent, {pending} to go, {failed} failed',
@@ -175,6 +176,7 @@ const STRINGS = {
     upload_summary: '新增 {imported} 张图像，已有 {duplicates} 张，跳过 {skipped} 张，失败 {failed} 张。',
     upload_file_error: '{name}：{msg}',
     upload_failure: '{name}：{msg}',
+    upload_not_dicom: '这个文件不是 DICOM、DICOM 文件的压缩包或 HAR 文件，因此没有添加任何内容。请选择影像文件（光盘上通常在 DICOM 文件夹里）或它们的压缩包。',
     queue_title: '转发',
     queue_empty: '目前没有转发任务。',
     queue_counts: '已发送 {done}，待发送 {pending}，失败 {failed}',
@@ -491,7 +493,8 @@ function jobItem(job) {
   const bar = el('progress', { max: total > 0 ? total : 1 });
   if (total > 0) bar.value = Math.min(done, total);
   else if (job.state === 'done') bar.value = 1;
-  // else indeterminate: no value.
+  else if (!ACTIVE.has(job.state)) bar.value = 0;
+  // else the count is not known yet: indeterminate (no value).
   const stateWord = t(`state_${job.state}`) || job.state;
   const bits = [];
   bits.push(total > 0 ? t('images', { n: done, total }) : t('images_unknown', { n: done }));
@@ -677,7 +680,7 @@ function studyRow(s) {
   return el('tr', { 'data-testid': 'study-row', 'data-uid': uid }, [
     cell('col_name', name, 'name'),
     cell('col_id', String(s.patient_id || '')),
-    cell('col_date', formatDate(s.study_date)),
+    cell('col_date', formatDate(s.study_date), 'date'),
     cell('col_modalities', mods),
     cell('col_description', String(s.description || '')),
     cell('col_images', String(s.instance_count === undefined ? '' : s.instance_count), 'num'),
@@ -762,8 +765,10 @@ async function runUploads() {
         state.uploadErrors.push(t('upload_failure', { name: where, msg: what }));
       }
     } catch (err) {
+      // The server's message names what the file was; keep it as a detail.
+      const why = err.code === 'bad_request' ? t('upload_not_dicom') : errorText(err);
       const detail = err.code === 'bad_request' && err.message ? ` (${err.message})` : '';
-      state.uploadErrors.push(t('upload_file_error', { name: file.name, msg: errorText(err) + detail }));
+      state.uploadErrors.push(t('upload_file_error', { name: file.name, msg: why + detail }));
     }
     renderUpload();
   }
@@ -811,6 +816,7 @@ function renderUpload() {
     for (const k of ['imported', 'duplicates', 'skipped', 'failed']) box.dataset[k] = String(state.uploadSummary[k]);
     box.dataset.errors = String(state.uploadErrors.length);
     box.dataset.done = String(!uploading);
+    box.classList.toggle('none', state.uploadSummary.imported + state.uploadSummary.duplicates === 0);
   } else {
     box.hidden = true;
   }
@@ -952,14 +958,23 @@ function startEvents() {
   if (typeof EventSource !== 'function') { startPolling(); return; }
   source = new EventSource('/api/events');
   source.addEventListener('open', () => {
-    if (sseFailures > 0) { refreshJobs(); refreshQueue(); loadStudies(); } // missed while away
+    if (sseFailures > 0 || pollTimer) { refreshJobs(); refreshQueue(); loadStudies(); } // missed while away
     sseFailures = 0;
+    stopPolling();
     state.live = 'live_sse';
     renderSystem();
   });
   source.addEventListener('error', () => {
     sseFailures += 1;
-    if (sseFailures >= 3) { source.close(); source = null; startPolling(); }
+    // The browser reconnects by itself after a dropped stream, but gives up (CLOSED) when the
+    // answer was not an event stream. Either way, after a few failures poll instead, and try
+    // the stream again now and then.
+    if (source.readyState === EventSource.CLOSED || sseFailures >= 3) {
+      source.close();
+      source = null;
+      startPolling();
+      setTimeout(startEvents, 30000);
+    }
   });
   source.addEventListener('fetch', (ev) => upsertJob(parse(ev)));
   source.addEventListener('queue', (ev) => upsertQueue(parse(ev)));
@@ -971,6 +986,11 @@ let studyTimer = 0;
 function scheduleStudies() {
   if (studyTimer) return;
   studyTimer = setTimeout(() => { studyTimer = 0; loadStudies(); loadSystem(); }, 500);
+}
+
+function stopPolling() {
+  clearInterval(pollTimer);
+  pollTimer = 0;
 }
 
 function startPolling() {
