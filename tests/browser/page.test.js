@@ -109,6 +109,10 @@ describe('the /ui/ page', { skip }, () => {
   it('opens in Chinese for a zh-CN browser', async () => {
     const res = await page.goto(`${BASE}/ui/`);
     assert.equal(res.status(), 200);
+    // docs/api.md: the page carries a CSP (which the checks below hold the page to) and nosniff.
+    const headers = res.headers();
+    assert.match(headers['content-security-policy'] || '', /default-src 'self'/);
+    assert.equal(headers['x-content-type-options'], 'nosniff');
     assert.equal(await page.locator('html').getAttribute('lang'), 'zh-CN');
     assert.equal(await page.locator('label[for="fetch-link"]').textContent(), '云胶片链接');
     assert.equal(await page.locator('label[for="fetch-password"]').textContent(), '密码');

@@ -308,6 +308,47 @@ function setMessage(node, text, kind) {
   node.classList.toggle('ok', kind === 'ok');
 }
 
+// Lists are redrawn several times a second while a download runs. Rebuilding them would
+// swallow a click that lands between mouse-down and mouse-up, reset a chosen destination and
+// steal focus from a password field; so the fresh tree is merged into the one on screen:
+// text and attributes are updated in place, and an element is replaced only when it is of
+// another kind (tag, data-testid, data-key), so a kept button keeps the right listener.
+// Form controls keep what the user typed or chose.
+function sameKind(a, b) {
+  if (a.nodeType !== b.nodeType || a.nodeName !== b.nodeName) return false;
+  if (a.nodeType !== 1) return true;
+  return a.dataset.testid === b.dataset.testid && a.dataset.key === b.dataset.key;
+}
+
+function morph(old, fresh) {
+  if (old.nodeType !== 1) {
+    if (old.nodeValue !== fresh.nodeValue) old.nodeValue = fresh.nodeValue;
+    return;
+  }
+  for (const a of [...old.attributes]) if (!fresh.hasAttribute(a.name)) old.removeAttribute(a.name);
+  for (const a of fresh.attributes) if (old.getAttribute(a.name) !== a.value) old.setAttribute(a.name, a.value);
+  if (old.nodeName === 'INPUT' || old.nodeName === 'TEXTAREA') return;
+  morphChildren(old, [...fresh.childNodes]);
+}
+
+function morphChildren(parent, freshKids) {
+  const oldKids = [...parent.childNodes];
+  const byKey = new Map();
+  for (const c of oldKids) if (c.nodeType === 1 && c.dataset.key) byKey.set(c.dataset.key, c);
+  const used = new Set();
+  const result = freshKids.map((f, i) => {
+    const key = f.nodeType === 1 ? f.dataset.key : undefined;
+    let o = key ? byKey.get(key) : oldKids[i];
+    if (o && !key && o.nodeType === 1 && o.dataset.key) o = undefined;
+    if (o && !used.has(o) && sameKind(o, f)) { morph(o, f); used.add(o); return o; }
+    return f;
+  });
+  for (const c of oldKids) if (!used.has(c)) c.remove();
+  result.forEach((node, i) => {
+    if (parent.childNodes[i] !== node) parent.insertBefore(node, parent.childNodes[i] || null);
+  });
+}
+
 // ---------------------------------------------------------------------------------------
 // API calls. Every failure becomes {status, code, message} or {offline: true}.
 async function api(method, path, body) {
@@ -466,26 +507,9 @@ function jobProgress(job) {
 }
 
 function renderJobs() {
-  const list = $('jobs');
   const jobs = [...state.jobs.values()].sort((a, b) => String(b.created_at || '').localeCompare(String(a.created_at || '')));
   $('jobs-empty').hidden = jobs.length > 0;
-  // Keep a focused password field alive across redraws: rebuild only the other jobs.
-  const focused = document.activeElement && document.activeElement.closest ? document.activeElement.closest('li[data-job]') : null;
-  const keep = new Map();
-  for (const li of list.children) if (li === focused) keep.set(li.dataset.job, li);
-  list.replaceChildren(...jobs.map((job) => {
-    const kept = keep.get(String(job.id));
-    return kept ? updateJobCounters(kept, job) : jobItem(job);
-  }));
-}
-
-function updateJobCounters(li, job) {
-  const fresh = jobItem(job);
-  // Replace all but the retry form so typing is not interrupted.
-  const form = li.querySelector('form.retry');
-  li.replaceChildren(...[...fresh.childNodes].map((n) => (n.matches && n.matches('form.retry') && form ? form : n)));
-  li.className = fresh.className;
-  return li;
+  morphChildren($('jobs'), jobs.map(jobItem));
 }
 
 function jobItem(job) {
@@ -515,12 +539,12 @@ function jobItem(job) {
 
   const buttons = [];
   if (ACTIVE.has(job.state)) {
-    buttons.push(el('button', { type: 'button', text: t('cancel'), 'data-testid': 'job-cancel', on: { click: () => cancelJob(job) } }));
+    buttons.push(el('button', { type: 'button', text: t('cancel'), 'data-testid': 'job-cancel', on: { click: () => cancelJob(job.id) } }));
   } else {
     if (job.state !== 'done' || (job.failed || 0) > 0) {
-      buttons.push(el('button', { type: 'button', class: 'primary', text: t('retry'), 'data-testid': 'job-retry', on: { click: () => retryJob(job) } }));
+      buttons.push(el('button', { type: 'button', class: 'primary', text: t('retry'), 'data-testid': 'job-retry', on: { click: () => retryJob(job.id) } }));
     }
-    buttons.push(el('button', { type: 'button', text: t('remove'), 'data-testid': 'job-remove', on: { click: () => cancelJob(job) } }));
+    buttons.push(el('button', { type: 'button', text: t('remove'), 'data-testid': 'job-remove', on: { click: () => cancelJob(job.id) } }));
   }
   const children = [
     el('div', { class: 'job-head' }, [
@@ -534,7 +558,7 @@ function jobItem(job) {
     el('div', { class: 'actions' }, buttons),
   ];
   if (state.retryOpen.has(job.id)) children.push(retryForm(job));
-  return el('li', { class: `job job-${job.state}`, 'data-job': String(job.id), 'data-testid': 'job' }, children);
+  return el('li', { class: `job job-${job.state}`, 'data-job': String(job.id), 'data-key': String(job.id), 'data-testid': 'job' }, children);
 }
 
 function needsPassword(job) {
@@ -546,7 +570,7 @@ function retryForm(job) {
   const id = `retry-pw-${job.id}`;
   const input = el('input', { id, type: 'password', autocomplete: 'off' });
   const msg = el('p', { class: 'message', role: 'status' });
-  const form = el('form', { class: 'retry stack' }, [
+  const form = el('form', { class: 'retry stack', 'data-testid': 'job-retry-form' }, [
     el('label', { for: id, text: t('retry_password') }),
     input,
     el('button', { type: 'submit', class: 'primary', text: t('retry_go') }),
@@ -555,40 +579,47 @@ function retryForm(job) {
   form.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     try {
-      await doRetry(job, input.value);
+      await doRetry(job.id, input.value);
       state.retryOpen.delete(job.id);
       renderJobs();
     } catch (err) {
       setMessage(msg, errorText(err), 'error');
     }
   });
-  setTimeout(() => input.focus(), 0);
   return form;
 }
 
-async function doRetry(job, password) {
+async function doRetry(id, password) {
   const body = password ? { password } : {};
-  const res = await api('POST', `/api/fetch/${encodeURIComponent(job.id)}/retry`, body);
+  const res = await api('POST', `/api/fetch/${encodeURIComponent(id)}/retry`, body);
   if (res && res.job) upsertJob(res.job);
   else refreshJobs();
 }
 
-async function retryJob(job) {
+// Button handlers take the id and look the job up when clicked: a kept button outlives the
+// job object it was drawn from.
+async function retryJob(id) {
+  const job = state.jobs.get(id);
+  if (!job) return;
   if (needsPassword(job)) {
-    state.retryOpen.add(job.id);
+    state.retryOpen.add(id);
     renderJobs();
+    const input = document.getElementById(`retry-pw-${id}`);
+    if (input) input.focus();
     return;
   }
-  try { await doRetry(job, ''); showGlobalError(null); } catch (err) { showGlobalError(err); }
+  try { await doRetry(id, ''); showGlobalError(null); } catch (err) { showGlobalError(err); }
 }
 
-async function cancelJob(job) {
+async function cancelJob(id) {
+  const job = state.jobs.get(id);
+  if (!job) return;
   try {
-    await api('DELETE', `/api/fetch/${encodeURIComponent(job.id)}`);
-    if (!ACTIVE.has(job.state)) { state.jobs.delete(job.id); state.retryOpen.delete(job.id); renderJobs(); }
+    await api('DELETE', `/api/fetch/${encodeURIComponent(id)}`);
+    if (!ACTIVE.has(job.state)) { state.jobs.delete(id); state.retryOpen.delete(id); renderJobs(); }
     refreshJobs();
   } catch (err) {
-    if (err.code === 'not_found') { state.jobs.delete(job.id); renderJobs(); }
+    if (err.code === 'not_found') { state.jobs.delete(id); renderJobs(); }
     showGlobalError(err);
   }
 }
@@ -632,7 +663,7 @@ function renderStudies() {
   const body = $('study-rows');
   const res = state.studies;
   const studies = (res && res.studies) || [];
-  body.replaceChildren(...studies.map(studyRow));
+  morphChildren(body, studies.map(studyRow));
   const empty = $('studies-empty');
   if (!res) { empty.hidden = true; return; }
   if (studies.length === 0) {
@@ -668,16 +699,17 @@ function studyRow(s) {
     const select = el('select', { id: selId, 'aria-label': t('forward_choose'), 'data-testid': 'study-forward-select' },
       state.modalities.map((m) => el('option', { value: m.name, text: m.name })));
     actions.appendChild(el('span', { class: 'forward' }, [
-      el('button', { type: 'button', text: t('forward_to'), 'data-testid': 'study-forward', on: { click: () => forwardStudy(uid, select.value) } }),
+      // The select on screen, not this fresh one: the kept row keeps its own.
+      el('button', { type: 'button', text: t('forward_to'), 'data-testid': 'study-forward', on: { click: (ev) => forwardStudy(uid, ev.currentTarget.parentNode.querySelector('select').value) } }),
       select,
     ]));
   }
-  actions.appendChild(el('button', { type: 'button', class: 'danger', text: t('delete'), 'data-testid': 'study-delete', on: { click: () => deleteStudy(s) } }));
+  actions.appendChild(el('button', { type: 'button', class: 'danger', text: t('delete'), 'data-testid': 'study-delete', on: { click: () => deleteStudy(uid) } }));
   const note = state.rowNotes.get(uid);
   const actionCell = cell('col_actions', actions, 'actions-cell');
-  if (note) actionCell.appendChild(el('p', { class: `message ${note.kind || ''}`, role: 'status', text: note.text }));
+  actionCell.appendChild(el('p', { class: `message ${(note && note.kind) || ''}`, role: 'status', text: note ? note.text : '' }));
   const mods = Array.isArray(s.modalities) ? s.modalities.join(', ') : String(s.modalities || '');
-  return el('tr', { 'data-testid': 'study-row', 'data-uid': uid }, [
+  return el('tr', { 'data-testid': 'study-row', 'data-uid': uid, 'data-key': uid }, [
     cell('col_name', name, 'name'),
     cell('col_id', String(s.patient_id || '')),
     cell('col_date', formatDate(s.study_date), 'date'),
@@ -700,8 +732,9 @@ async function forwardStudy(uid, to) {
   renderStudies();
 }
 
-async function deleteStudy(s) {
-  const uid = String(s.study_uid || '');
+async function deleteStudy(uid) {
+  const s = ((state.studies && state.studies.studies) || []).find((x) => x.study_uid === uid);
+  if (!s) return;
   const question = t('confirm_delete', { name: formatName(s.patient_name) || s.patient_id || uid, date: formatDate(s.study_date) || '–' });
   if (!window.confirm(question)) return;
   try {
@@ -861,7 +894,7 @@ async function refreshQueue() {
 function renderQueue() {
   const jobs = [...state.queue.values()].sort((a, b) => Number(b.id) - Number(a.id));
   $('queue-empty').hidden = jobs.length > 0;
-  $('queue').replaceChildren(...jobs.map(queueItem));
+  morphChildren($('queue'), jobs.map(queueItem));
 }
 
 function queueItem(job) {
@@ -876,13 +909,13 @@ function queueItem(job) {
   if (job.state === 'pending' && job.next_attempt) meta.push(t('queue_next', { t: formatTime(job.next_attempt) }));
   const buttons = [];
   if (job.state === 'failed' || job.state === 'cancelled') {
-    buttons.push(el('button', { type: 'button', class: 'primary', text: t('retry'), 'data-testid': 'queue-retry', on: { click: () => queueAction(job, 'retry') } }));
+    buttons.push(el('button', { type: 'button', class: 'primary', text: t('retry'), 'data-testid': 'queue-retry', on: { click: () => queueAction(job.id, 'retry') } }));
   }
   if (job.state === 'pending') {
-    buttons.push(el('button', { type: 'button', text: t('cancel'), 'data-testid': 'queue-cancel', on: { click: () => queueAction(job, 'cancel') } }));
+    buttons.push(el('button', { type: 'button', text: t('cancel'), 'data-testid': 'queue-cancel', on: { click: () => queueAction(job.id, 'cancel') } }));
   }
   const stateWord = job.state === 'pending' ? t('state_pending') : (t(`state_${job.state}`) || job.state);
-  return el('li', { class: `job job-${job.state}`, 'data-queue': String(job.id), 'data-testid': 'queue-job' }, [
+  return el('li', { class: `job job-${job.state}`, 'data-queue': String(job.id), 'data-key': String(job.id), 'data-testid': 'queue-job' }, [
     el('div', { class: 'job-head' }, [
       el('strong', { text: String(job.destination || '') }),
       el('span', { class: `state state-${job.state}`, 'data-testid': 'queue-state', 'data-state': job.state, text: stateWord }),
@@ -895,9 +928,9 @@ function queueItem(job) {
   ]);
 }
 
-async function queueAction(job, action) {
+async function queueAction(id, action) {
   try {
-    const res = await api('POST', `/api/queue/${encodeURIComponent(job.id)}/${action}`, {});
+    const res = await api('POST', `/api/queue/${encodeURIComponent(id)}/${action}`, {});
     if (res && res.job) upsertQueue(res.job);
     showGlobalError(null);
   } catch (err) {
