@@ -6,6 +6,8 @@
 //   CF_FETCH_PASSWORD  its password, if it has one
 //   CF_EXPECT_NAME     the patient name (as the page shows it, e.g. 张三) the link brings (required)
 //   CF_UPLOAD_ZIP      a zip of DICOM files to drop onto the page (that step is skipped without it)
+//   CF_FORWARD_TO      a modality name (GET /api/modalities) to forward the fetched study to
+//                      (that step is skipped without it)
 //   CF_SCREENSHOTS     folder for the screenshots (default: $TMPDIR/cloudfilm-screens)
 // Run: cd tests/browser && npm ci && CF_HTTP_URL=... node --test page.test.js
 'use strict';
@@ -23,6 +25,7 @@ const LINK = process.env.CF_FETCH_LINK || '';
 const PASSWORD = process.env.CF_FETCH_PASSWORD || '';
 const EXPECT_NAME = process.env.CF_EXPECT_NAME || '';
 const UPLOAD_ZIP = process.env.CF_UPLOAD_ZIP || '';
+const FORWARD_TO = process.env.CF_FORWARD_TO || '';
 const SHOTS = process.env.CF_SCREENSHOTS || path.join(os.tmpdir(), 'cloudfilm-screens');
 const LONG = 120000; // a state the page must reach; the wait ends as soon as it does
 const SHORT = 15000;
@@ -136,7 +139,7 @@ describe('the /ui/ page', { skip }, () => {
     const why = await page.locator(`li[data-job="${jobId}"] [data-testid="job-error"]`).allTextContents();
     assert.ok(stateText.includes('完成'), `job state "${stateText}" ${why.join(' ')}`);
     const counts = await page.locator(`li[data-job="${jobId}"] [data-testid="job-counts"]`).textContent();
-    assert.match(counts, /\d+\/\d+ 张图像/);
+    assert.match(counts, /\d+(\/\d+)? 张图像/);
   });
 
   it('lists the fetched study with its Chinese patient name', async () => {
@@ -201,6 +204,22 @@ describe('the /ui/ page', { skip }, () => {
     // Each study the zip brought shows up as a row.
     for (const uid of fresh) await waitFor(page, `tr[data-testid="study-row"][data-uid="${uid}"]`, {}, LONG);
     page.cfUploaded = fresh;
+  });
+
+  it('forwards the fetched study', { skip: FORWARD_TO ? false : 'set CF_FORWARD_TO' }, async () => {
+    const row = page.locator('tr[data-testid="study-row"]', { has: page.locator('td.name', { hasText: EXPECT_NAME }) }).first();
+    await row.getByTestId('study-forward-select').selectOption(FORWARD_TO);
+    const [res] = await Promise.all([
+      page.waitForResponse((r) => r.request().method() === 'POST' && /\/api\/studies\/[0-9.]+\/send$/.test(new URL(r.url()).pathname)),
+      row.getByTestId('study-forward').click(),
+    ]);
+    const body = await res.json();
+    assert.equal(res.status(), 202, JSON.stringify(body));
+    const sel = `li[data-queue="${body.job.id}"] [data-testid="queue-state"]`;
+    await waitFor(page, sel, { key: 'state', values: ['done', 'failed', 'cancelled'] }, LONG);
+    const why = await page.locator(`li[data-queue="${body.job.id}"]`).textContent();
+    assert.equal(await page.locator(sel).getAttribute('data-state'), 'done', why);
+    assert.ok((await page.locator(sel).textContent()).includes('Done'));
   });
 
   it('deletes a study after asking', async () => {

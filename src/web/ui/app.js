@@ -608,7 +608,18 @@ async function retryJob(id) {
     if (input) input.focus();
     return;
   }
-  try { await doRetry(id, ''); showGlobalError(null); } catch (err) { showGlobalError(err); }
+  try {
+    await doRetry(id, '');
+    showGlobalError(null);
+  } catch (err) {
+    if (err.code === 'needs_password' || err.code === 'wrong_password') {
+      state.retryOpen.add(id); // the node wants the password after all: ask for it
+      renderJobs();
+      const input = document.getElementById(`retry-pw-${id}`);
+      if (input) input.focus();
+    }
+    showGlobalError(err);
+  }
 }
 
 async function cancelJob(id) {
