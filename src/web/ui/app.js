@@ -530,7 +530,7 @@ function jobItem(job) {
   }
   let errSentence = '';
   if (job.error) errSentence = errorText(job.error);
-  else if (job.state === 'interrupted') errSentence = t('job_interrupted');
+  else if (job.state === 'interrupted' || job.needs_password === true) errSentence = t('job_interrupted');
   if (errSentence) extra.push(el('p', { class: 'message error', 'data-testid': 'job-error', text: errSentence }));
   if (Array.isArray(job.problems) && job.problems.length) {
     const ps = job.problems.map((p) => (typeof p === 'string' ? p : (p && (p.message || p.code)) || JSON.stringify(p)));
@@ -561,9 +561,13 @@ function jobItem(job) {
   return el('li', { class: `job job-${job.state}`, 'data-job': String(job.id), 'data-key': String(job.id), 'data-testid': 'job' }, children);
 }
 
+// The node says so (`needs_password`: an interrupted job whose password it never wrote down),
+// or the last try failed for want of the right one.
 function needsPassword(job) {
   const code = job.error && job.error.code;
-  return job.state === 'interrupted' || code === 'needs_password' || code === 'wrong_password';
+  if (code === 'needs_password' || code === 'wrong_password') return true;
+  if (typeof job.needs_password === 'boolean') return job.needs_password;
+  return job.state === 'interrupted';
 }
 
 function retryForm(job) {
