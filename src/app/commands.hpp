@@ -23,6 +23,8 @@ int run_ls(const config::Config& config, const LsOptions& options);
 
 int run_check(const config::Config& config, bool repair);
 int run_delete(const config::Config& config, const std::vector<std::string>& uids);
+int run_export(const config::Config& config, const std::string& study_uid, const std::string& zip);
+int run_hash_password(bool token);
 int run_protect(const config::Config& config, const std::vector<std::string>& study_uids, bool off);
 
 struct SendOptions

@@ -164,13 +164,7 @@ run_fetch(const config::Config& config, const FetchOptions& options)
   auto& sink = *intake->sink;
 
   http::global_init();
-  http::Options hopts;
-  hopts.max_per_host = config.fetch.max_per_host;
-  hopts.retries = config.fetch.retries;
-  hopts.timeout = std::chrono::seconds(config.fetch.timeout);
-  hopts.idle_timeout = std::chrono::seconds(config.fetch.idle_timeout);
-  hopts.proxy = config.fetch.proxy;
-  hopts.resolve = config.fetch.resolve;
+  auto hopts = http_options(config);
   hopts.resolve.insert(hopts.resolve.end(), options.resolve.begin(), options.resolve.end());
   http::Client client(hopts);
 

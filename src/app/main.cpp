@@ -64,8 +64,22 @@ main(int argc, char** argv)
 
   std::vector<std::string> delete_uids;
   auto* del = cli.add_subcommand("delete", "delete studies, series or instances (files and index)");
+  del->alias("rm");
   add_common(del);
   del->add_option("uids", delete_uids, "study, series or SOP instance UIDs")->required();
+
+  std::string export_uid;
+  std::string export_zip;
+  auto* exp = cli.add_subcommand("export", "write a study as a zip with a DICOMDIR");
+  add_common(exp);
+  exp->add_option("study", export_uid, "Study Instance UID")->required();
+  exp->add_option("--zip", export_zip, "the zip file to write")->required();
+
+  bool hash_token = false;
+  auto* hash = cli.add_subcommand(
+      "hash-password", "read a password (or an API token) on stdin, print its hash for http.users");
+  hash->add_flag("--token", hash_token,
+                 "hash an API token for http.tokens (a new one if stdin is empty)");
 
   std::vector<std::string> protect_uids;
   bool protect_off = false;
@@ -135,6 +149,9 @@ main(int argc, char** argv)
     return 2;
   }
 
+  if (hash->parsed()) {
+    return app::run_hash_password(hash_token);
+  }
   common.quiet_dcmtk = !serve->parsed();
   try {
     const auto config = app::load_settings(common);
@@ -155,6 +172,9 @@ main(int argc, char** argv)
     }
     if (protect->parsed()) {
       return app::run_protect(config, protect_uids, protect_off);
+    }
+    if (exp->parsed()) {
+      return app::run_export(config, export_uid, export_zip);
     }
     if (del->parsed()) {
       return app::run_delete(config, delete_uids);

@@ -206,6 +206,19 @@ open_store(const config::Config& config)
   return std::move(*st);
 }
 
+http::Options
+http_options(const config::Config& config)
+{
+  http::Options o;
+  o.max_per_host = config.fetch.max_per_host;
+  o.retries = config.fetch.retries;
+  o.timeout = std::chrono::seconds(config.fetch.timeout);
+  o.idle_timeout = std::chrono::seconds(config.fetch.idle_timeout);
+  o.proxy = config.fetch.proxy;
+  o.resolve = config.fetch.resolve;
+  return o;
+}
+
 std::unique_ptr<Intake>
 open_intake(const config::Config& config)
 {

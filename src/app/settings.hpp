@@ -5,6 +5,7 @@
 #include <forward/forwarding_sink.hpp>
 #include <forward/job_store.hpp>
 #include <forward/options.hpp>
+#include <http/client.hpp>
 #include <net/server.hpp>
 #include <store/store.hpp>
 
@@ -32,6 +33,8 @@ config::Config load_settings(const CommonOptions& common);
 store::Options store_options(const config::Config& config);
 net::ServerOptions server_options(const config::Config& config);
 forward::Options forward_options(const config::Config& config);
+// The libcurl client of cloud-film downloads (fetch and the page's jobs).
+http::Options http_options(const config::Config& config);
 
 // Open the store, or print one error line and return nullptr.
 std::unique_ptr<store::Store> open_store(const config::Config& config);

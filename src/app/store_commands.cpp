@@ -4,9 +4,14 @@
 // protect UID... [--off]` keeps studies from being recycled.
 #include "commands.hpp"
 
+#include <core/crypto.hpp>
 #include <core/log.hpp>
+#include <core/strings.hpp>
+#include <media/export.hpp>
+#include <web/security.hpp>
 
 #include <cstdio>
+#include <iostream>
 
 namespace app {
 
@@ -80,6 +85,53 @@ run_protect(const config::Config& config, const std::vector<std::string>& study_
                 off ? "may be recycled again" : "protected from recycling");
   }
   return status;
+}
+
+} // namespace app
+
+namespace app {
+
+int
+run_export(const config::Config& config, const std::string& study_uid, const std::string& zip)
+{
+  auto st = open_store(config);
+  if (!st) {
+    return 1;
+  }
+  auto r = media::export_zip_file(st->query(), *st, study_uid, zip);
+  if (!r) {
+    std::fprintf(stderr, "cloudfilm: export %s: %s\n", study_uid.c_str(),
+                 r.error().message().c_str());
+    return 1;
+  }
+  std::printf("%s: study %s with a DICOMDIR\n", zip.c_str(), study_uid.c_str());
+  return 0;
+}
+
+int
+run_hash_password(bool token)
+{
+  std::string line;
+  std::getline(std::cin, line);
+  if (!line.empty() && line.back() == '\r') {
+    line.pop_back();
+  }
+  if (token) {
+    if (line.empty()) {
+      // A new token: 256 random bits; shown once, only its hash is kept.
+      const auto bytes = core::random_bytes(32);
+      line = core::to_hex(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+      std::printf("token: %s\n", line.c_str());
+    }
+    std::printf("%s\n", web::hash_token(line).c_str());
+    return 0;
+  }
+  if (line.empty()) {
+    std::fprintf(stderr, "cloudfilm: hash-password: give the password on stdin\n");
+    return 2;
+  }
+  std::printf("%s\n", web::hash_password(line).c_str());
+  return 0;
 }
 
 } // namespace app

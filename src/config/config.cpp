@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "config.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -89,6 +91,17 @@ check_ae_title(const std::string& ae, const std::string& key)
   }
   if (ae.find_first_not_of(' ') == std::string::npos) {
     fail(key, "AE title must not be only spaces");
+  }
+}
+
+void
+check_ip_address(const std::string& host, const std::string& key)
+{
+  in_addr a4{};
+  in6_addr a6{};
+  if (::inet_pton(AF_INET, host.c_str(), &a4) != 1
+      && ::inet_pton(AF_INET6, host.c_str(), &a6) != 1) {
+    fail(key, "'" + host + "' is not an IPv4 or IPv6 address");
   }
 }
 
@@ -405,6 +418,59 @@ parse_fetch(const YAML::Node& n, Fetch& out)
 }
 
 void
+parse_http(const YAML::Node& n, Http& out)
+{
+  reject_unknown(n, "http",
+                 {"enabled", "bind", "port", "max_upload_mb", "hosts", "users", "tokens",
+                  "max_fetch_jobs", "session_hours"});
+  if (n["enabled"]) {
+    out.enabled = get_bool(n["enabled"], "http.enabled");
+  }
+  if (n["bind"]) {
+    out.bind = get_string(n["bind"], "http.bind");
+  }
+  if (n["port"]) {
+    out.port = get_int(n["port"], "http.port", 1, 65535);
+  }
+  if (n["max_upload_mb"]) {
+    out.max_upload_mb = get_int(n["max_upload_mb"], "http.max_upload_mb", 1, 1 << 20);
+  }
+  if (n["hosts"]) {
+    out.hosts = get_list(n["hosts"], "http.hosts");
+  }
+  if (const auto users = n["users"]) {
+    if (!users.IsMap()) {
+      fail("http.users", "expected a mapping of user name to password hash");
+    }
+    for (const auto& u : users) {
+      const auto name = u.first.as<std::string>();
+      const auto hash = get_string(u.second, "http.users." + name);
+      if (hash.rfind("pbkdf2-sha256$", 0) != 0) {
+        fail("http.users." + name,
+             "expected a hash from 'cloudfilm hash-password' (pbkdf2-sha256$...), "
+             "never a plain password");
+      }
+      out.users[name] = hash;
+    }
+  }
+  if (n["tokens"]) {
+    out.tokens = get_list(n["tokens"], "http.tokens");
+    for (const auto& t : out.tokens) {
+      if (t.rfind("sha256:", 0) != 0 || t.size() != 7 + 64) {
+        fail("http.tokens", "expected 'sha256:' and 64 hex digits (cloudfilm hash-password "
+                            "--token), never a plain token");
+      }
+    }
+  }
+  if (n["max_fetch_jobs"]) {
+    out.max_fetch_jobs = get_int(n["max_fetch_jobs"], "http.max_fetch_jobs", 1, 16);
+  }
+  if (n["session_hours"]) {
+    out.session_hours = get_int(n["session_hours"], "http.session_hours", 1, 24 * 30);
+  }
+}
+
+void
 parse_log(const YAML::Node& n, Log& out)
 {
   reject_unknown(n, "log", {"level", "dcmtk_level"});
@@ -440,7 +506,7 @@ parse(const std::string& yaml_text)
     return config;
   }
   try {
-    reject_unknown(root, "", {"node", "storage", "modalities", "forward", "fetch", "log"});
+    reject_unknown(root, "", {"node", "storage", "modalities", "forward", "fetch", "http", "log"});
     if (root["node"]) {
       parse_node(root["node"], config.node);
     }
@@ -455,6 +521,9 @@ parse(const std::string& yaml_text)
     }
     if (root["fetch"]) {
       parse_fetch(root["fetch"], config.fetch);
+    }
+    if (root["http"]) {
+      parse_http(root["http"], config.http);
     }
     if (root["log"]) {
       parse_log(root["log"], config.log);
@@ -502,12 +571,32 @@ validate(const Config& config)
            "modality '" + to + "' has no host and port to send to");
     }
   }
+  if (config.http.enabled) {
+    check_ip_address(config.http.bind, "http.bind");
+    // WEB.md 6.3: a node reachable from elsewhere never answers without auth.
+    if (!is_loopback_address(config.http.bind) && config.http.users.empty()
+        && config.http.tokens.empty()) {
+      fail("http.bind", "'" + config.http.bind
+                            + "' is not loopback: configure http.users or http.tokens first "
+                              "(cloudfilm hash-password), or bind 127.0.0.1");
+    }
+  }
   std::set<std::string> aes;
   for (const auto& [name, m] : config.modalities) {
     if (!aes.insert(m.ae_title).second) {
       fail("modalities." + name + ".ae", "AE title '" + m.ae_title + "' is used twice");
     }
   }
+}
+
+bool
+is_loopback_address(const std::string& address)
+{
+  if (address == "localhost" || address == "::1" || address == "[::1]") {
+    return true;
+  }
+  in_addr a{};
+  return ::inet_pton(AF_INET, address.c_str(), &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 std::string

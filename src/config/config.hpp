@@ -118,6 +118,25 @@ struct Fetch
   std::map<std::string, std::map<std::string, std::string>> modules;
 };
 
+// The HTTP side of `serve`: REST API, page, events (docs/api.md).
+struct Http
+{
+  bool enabled = true;
+  std::string bind = "127.0.0.1"; // IPv4 or IPv6 address
+  int port = 8080;
+  long max_upload_mb = 4096; // one upload body, streamed to the spool
+  // Extra names the Host header may carry (besides localhost, 127.0.0.1,
+  // [::1] and the bind address): DNS-rebinding defence (WEB.md 6.2).
+  std::vector<std::string> hosts;
+  // Accounts: user name -> "pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>"
+  // (`cloudfilm hash-password`). API tokens: "sha256:<hex of the token>".
+  // A bind other than loopback refuses to start while both are empty.
+  std::map<std::string, std::string> users;
+  std::vector<std::string> tokens;
+  int max_fetch_jobs = 2; // fetch jobs running at once; more wait queued
+  int session_hours = 12;
+};
+
 struct Log
 {
   std::string level = "info";
@@ -131,8 +150,12 @@ struct Config
   std::map<std::string, Modality> modalities; // name -> modality
   Forward forward;
   Fetch fetch;
+  Http http;
   Log log;
 };
+
+// True for 127.0.0.0/8, ::1 and "localhost".
+bool is_loopback_address(const std::string& address);
 
 // Parse YAML text. Unknown keys, wrong types and out-of-range values throw
 // ConfigError naming the key.

@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "crypto.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
 
 #include <memory>
 
@@ -53,6 +55,47 @@ aes(bool encrypt, std::string_view in, std::string_view key, std::string_view iv
   }
   out.resize(static_cast<std::size_t>(n + tail));
   return out;
+}
+
+std::string
+sha256(std::string_view data)
+{
+  unsigned char out[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  if (EVP_Digest(data.data(), data.size(), out, &size, EVP_sha256(), nullptr) != 1) {
+    return {};
+  }
+  return std::string(reinterpret_cast<const char*>(out), size);
+}
+
+std::string
+random_bytes(std::size_t n)
+{
+  std::string out(n, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(out.data()), static_cast<int>(n)) != 1) {
+    return {};
+  }
+  return out;
+}
+
+std::string
+pbkdf2_sha256(std::string_view password, std::string_view salt, int iterations, std::size_t length)
+{
+  std::string out(length, '\0');
+  if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
+                        reinterpret_cast<const unsigned char*>(salt.data()),
+                        static_cast<int>(salt.size()), iterations, EVP_sha256(),
+                        static_cast<int>(length), reinterpret_cast<unsigned char*>(out.data()))
+      != 1) {
+    return {};
+  }
+  return out;
+}
+
+bool
+equal_constant_time(std::string_view a, std::string_view b)
+{
+  return a.size() == b.size() && CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
 } // namespace core

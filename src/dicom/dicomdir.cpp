@@ -6,6 +6,7 @@
 #include <core/strings.hpp>
 
 #include <dcmtk/config/osconfig.h>
+#include <dcmtk/dcmdata/dcddirif.h>
 #include <dcmtk/dcmdata/dcdeftag.h>
 #include <dcmtk/dcmdata/dcfilefo.h>
 #include <dcmtk/dcmdata/dcitem.h>
@@ -43,6 +44,37 @@ referenced_file_ids(const std::filesystem::path& dicomdir)
     out.push_back(std::move(parts));
   }
   return out;
+}
+
+core::Result<void>
+write_dicomdir(const std::filesystem::path& root, const std::vector<std::string>& file_ids,
+               const std::filesystem::path& out)
+{
+  try {
+    DicomDirInterface dir;
+    dir.enableInventMode(OFTrue);
+    dir.disableTransferSyntaxCheck(OFTrue);
+    dir.disableBackupMode(OFTrue);
+    dir.disableEncodingCheck(OFTrue);
+    if (dir.createNewDicomDir(DicomDirInterface::AP_GeneralPurpose, out.c_str(), "CLOUDFILM")
+            .bad()) {
+      return core::make_error(Errc::malformed, "cannot create " + out.string());
+    }
+    for (const auto& id : file_ids) {
+      const auto cond = dir.addDicomFile(id.c_str(), root.c_str());
+      if (cond.bad()) {
+        return core::make_error(Errc::malformed,
+                                "DICOMDIR: " + id + " not accepted: " + cond.text());
+      }
+    }
+    const auto cond = dir.writeDicomDir();
+    if (cond.bad()) {
+      return core::make_error(Errc::malformed, std::string("DICOMDIR: ") + cond.text());
+    }
+  } catch (const std::exception& e) {
+    return core::make_error(Errc::malformed, std::string("DICOMDIR: ") + e.what());
+  }
+  return {};
 }
 
 } // namespace dicom

@@ -150,6 +150,7 @@ class Node:
         self.workdir = workdir
         os.makedirs(workdir, exist_ok=True)
         self.port = free_port()
+        self.http_port = free_port()
         self.ae_title = ae_title
         self.data_dir = os.path.join(workdir, "data")
         self.config_path = os.path.join(workdir, "cloudfilm.yaml")
@@ -166,6 +167,7 @@ class Node:
                 "shutdown_grace": k_shutdown_grace,
             },
             "storage": {"path": self.data_dir},
+            "http": {"port": self.http_port},
             "log": {"level": "info"},
         }, config)
         self.write_config()

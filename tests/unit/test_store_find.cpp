@@ -183,8 +183,7 @@ TEST_SUITE("store::find")
     CHECK(study_uids(q, {{k_study_time, "0900-"}}) == V{"2.2", "2.3", "2.4"});
     CHECK(study_uids(q, {{k_study_time, "0900-1030"}}) == V{"2.2", "2.3"});
     CHECK(study_uids(q, {{k_study_time, "10:15"}}) == V{"2.2"}); // ACR-NEMA colons
-    CHECK(study_uids(q, {{k_study_date, "20240101-"}, {k_study_time, "-1030"}})
-          == V{"2.2", "2.3"});
+    CHECK(study_uids(q, {{k_study_date, "20240101-"}, {k_study_time, "-1030"}}) == V{"2.2", "2.3"});
   }
 
   TEST_CASE("unique keys above the level: lenient when absent, lists only when relational "

@@ -268,14 +268,21 @@ function el(tag, props, children) {
 }
 
 // PN (PS3.5 6.2): up to three '='-separated groups (alphabetic, ideographic, phonetic), each of
-// '^'-separated components. Show the first non-empty group; CJK components join without space.
+// '^'-separated components; CJK components join without space. A name with both an alphabetic
+// and an ideographic group shows the ideographic one first: "王小東 (Wang XiaoDong)".
+function formatGroup(group) {
+  const parts = String(group || '').split('^').map((s) => s.trim()).filter((s) => s !== '');
+  const cjk = /[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]/.test(group || '');
+  return parts.join(cjk ? '' : ' ');
+}
+
 function formatName(pn) {
   if (!pn) return '';
-  const groups = String(pn).split('=');
-  const group = groups.find((g) => g.replace(/\^/g, '').trim() !== '') || '';
-  const parts = group.split('^').map((s) => s.trim()).filter((s) => s !== '');
-  const cjk = /[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af\uf900-\ufaff]/.test(group);
-  return parts.join(cjk ? '' : ' ');
+  const groups = String(pn).split('=').map(formatGroup);
+  const alphabetic = groups[0] || '';
+  const ideographic = groups[1] || '';
+  if (alphabetic && ideographic && alphabetic !== ideographic) return `${ideographic} (${alphabetic})`;
+  return alphabetic || ideographic || groups[2] || '';
 }
 
 function formatDate(da) {
