@@ -177,9 +177,11 @@ stop_bg() { # stop_bg PID: SIGTERM its process group, wait (bounded)
   wait "$pid" 2>/dev/null || true
 }
 
-# The node's configuration for the checks: loopback only, a port of ours.
+# The node's configuration for the checks: loopback only, ports of ours (DICOM $port,
+# HTTP $port + 1000). Only the node: and http: sections are touched.
 node_config() { # node_config SRC DEST (paths inside the root)
-  echo "sed -e 's/^  bind: .*/  bind: 127.0.0.1/' -e 's/^  port: .*/  port: $port/' '$1' > '$2'"
+  echo "sed -e '/^node:/,/^[a-z]/{s/^  bind: .*/  bind: 127.0.0.1/;s/^  port: .*/  port: $port/}'" \
+    "-e '/^http:/,/^[a-z]/{s/^  bind: .*/  bind: 127.0.0.1/;s/^  port: .*/  port: $((port + 1000))/}' '$1' > '$2'"
 }
 
 # ---- root1: the README's commands on a clean clone -----------------------------------

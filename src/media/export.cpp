@@ -114,8 +114,7 @@ export_zip(store::Query& query, store::IngestSink& store, const std::string& stu
       if (path.empty()) {
         continue; // deleted meanwhile
       }
-      entries.push_back(
-          {"DICOM/" + numbered('S', s + 1, 4) + "/" + numbered('I', i + 1, 5), path});
+      entries.push_back({"DICOM/" + numbered('S', s + 1, 4) + "/" + numbered('I', i + 1, 5), path});
     }
   }
   // DCMTK reads the files where the DICOMDIR lists them: a folder of

@@ -24,7 +24,6 @@ core::Result<void> export_zip(store::Query& query, store::IngestSink& store,
 
 // The same into `file`, written beside it and renamed into place when whole.
 core::Result<void> export_zip_file(store::Query& query, store::IngestSink& store,
-                                   const std::string& study_uid,
-                                   const std::filesystem::path& file);
+                                   const std::string& study_uid, const std::filesystem::path& file);
 
 } // namespace media

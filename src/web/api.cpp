@@ -91,10 +91,7 @@ bad_uid()
 } // namespace
 
 Api::Api(Services services, FetchJobs& fetch, EventHub& events, Guard& guard)
-  : m_services(std::move(services))
-  , m_fetch(fetch)
-  , m_events(events)
-  , m_guard(guard)
+    : m_services(std::move(services)), m_fetch(fetch), m_events(events), m_guard(guard)
 {
 }
 
@@ -164,8 +161,9 @@ Api::route(Request& request)
     return m == "POST" ? m_guard.logout(request) : method_not_allowed();
   }
   if (what == "me" && n == 2) {
-    return json_response(200, dump(json{{"auth", m_guard.auth_enabled()},
-                                        {"user", request.user.empty() ? json() : json(request.user)}}));
+    return json_response(200,
+                         dump(json{{"auth", m_guard.auth_enabled()},
+                                   {"user", request.user.empty() ? json() : json(request.user)}}));
   }
   if (what == "events" && n == 2) {
     if (m != "GET") {

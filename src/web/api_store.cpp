@@ -2,7 +2,6 @@
 // The store's routes of the HTTP side: study list (matched like C-FIND),
 // study, series, instance, file, zip export, delete, upload, send.
 #include "api.hpp"
-
 #include "error_codes.hpp"
 #include "events.hpp"
 #include "recording_sink.hpp"
@@ -185,10 +184,9 @@ Api::studies(const Request& request)
   for (long i = offset; i < static_cast<long>(list.size()) && i < offset + limit; ++i) {
     out.push_back(study_json(list[static_cast<std::size_t>(i)]));
   }
-  return json_response(200, dump(json{{"total", list.size()},
-                                      {"offset", offset},
-                                      {"limit", limit},
-                                      {"studies", out}}));
+  return json_response(
+      200,
+      dump(json{{"total", list.size()}, {"offset", offset}, {"limit", limit}, {"studies", out}}));
 }
 
 Response
@@ -439,8 +437,10 @@ Api::send(const Request& request, const std::string& study_uid)
   auto job = m_services.queue->job(*id);
   json j = json::object();
   if (job && *job) {
-    j = json{{"id", (*job)->id}, {"destination", (*job)->destination},
-             {"state", forward::to_string((*job)->state)}, {"pending", (*job)->pending}};
+    j = json{{"id", (*job)->id},
+             {"destination", (*job)->destination},
+             {"state", forward::to_string((*job)->state)},
+             {"pending", (*job)->pending}};
   }
   return json_response(202, dump(json{{"job", j}}));
 }

@@ -2,12 +2,11 @@
 // Error categories of source/, http/, store/ and dicom/ as API error codes.
 #include "error_codes.hpp"
 
+#include <core/fs.hpp>
 #include <dicom/errors.hpp>
 #include <http/errors.hpp>
 #include <source/source.hpp>
 #include <store/errors.hpp>
-
-#include <core/fs.hpp>
 
 namespace web {
 

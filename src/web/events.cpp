@@ -11,10 +11,7 @@ format_event(const Event& event)
          + "\n\n";
 }
 
-EventHub::EventHub(std::size_t replay)
-  : m_replay(replay)
-{
-}
+EventHub::EventHub(std::size_t replay) : m_replay(replay) {}
 
 void
 EventHub::publish(const std::string& name, std::string data)

@@ -17,7 +17,6 @@
 #include <store/errors.hpp>
 
 #include <nlohmann/json.hpp>
-
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -92,8 +91,8 @@ redact_urls(const std::string& text)
     }
     out.append(text, pos, start - pos);
     const auto url = text.substr(start, end - start);
-    out += url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0 ? http::redact_url(url)
-                                                                         : url;
+    out +=
+        url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0 ? http::redact_url(url) : url;
     pos = end;
   }
 }
@@ -101,9 +100,7 @@ redact_urls(const std::string& text)
 } // namespace
 
 FetchJobs::FetchJobs(FetchOptions options, store::IngestSink& sink, EventHub& hub)
-  : m_options(std::move(options))
-  , m_sink(sink)
-  , m_hub(hub)
+    : m_options(std::move(options)), m_sink(sink), m_hub(hub)
 {
 }
 
@@ -114,22 +111,22 @@ FetchJobs::to_json(const Record& job) const
 {
   const auto& c = job.counters;
   const long finished_count = c.stored + c.already + c.skipped + c.failed;
-  nlohmann::json j{{"id", job.id},
-                   {"platform", job.platform},
-                   {"link", http::redact_url(job.url)},
-                   {"state", job.state},
-                   {"created_at", job.created_at},
-                   {"finished_at", job.finished_at.empty() ? nlohmann::json()
-                                                           : nlohmann::json(job.finished_at)},
-                   {"series", c.series},
-                   {"instances", c.instances},
-                   {"stored", c.stored},
-                   {"already", c.already},
-                   {"skipped", c.skipped},
-                   {"failed", c.failed},
-                   {"bytes", c.bytes},
-                   {"needs_password", job.has_password && job.password.empty()},
-                   {"study_uids", job.study_uids}};
+  nlohmann::json j{
+      {"id", job.id},
+      {"platform", job.platform},
+      {"link", http::redact_url(job.url)},
+      {"state", job.state},
+      {"created_at", job.created_at},
+      {"finished_at", job.finished_at.empty() ? nlohmann::json() : nlohmann::json(job.finished_at)},
+      {"series", c.series},
+      {"instances", c.instances},
+      {"stored", c.stored},
+      {"already", c.already},
+      {"skipped", c.skipped},
+      {"failed", c.failed},
+      {"bytes", c.bytes},
+      {"needs_password", job.has_password && job.password.empty()},
+      {"study_uids", job.study_uids}};
   double rate = 0;
   if (job.state == "running") {
     const double s = std::chrono::duration<double>(Clock::now() - job.started).count();
@@ -173,12 +170,12 @@ FetchJobs::save(const Record& job) const
                    {"problems", job.problems}};
   const auto file = m_options.dir / (job.id + ".json");
   const auto old_mask = ::umask(077); // the link is a capability
-  auto r = core::fs::write_atomic(file, j.dump(-1, ' ', false,
-                                               nlohmann::json::error_handler_t::replace));
+  auto r = core::fs::write_atomic(file,
+                                  j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
   ::umask(old_mask);
   if (!r) {
-    CF_LOG(warn, "web", "fetch job " << job.id << ": cannot save its record: "
-                                     << r.error().message());
+    CF_LOG(warn, "web",
+           "fetch job " << job.id << ": cannot save its record: " << r.error().message());
   }
 }
 
@@ -258,8 +255,8 @@ FetchJobs::resume()
     m_jobs[job->id] = job;
   }
   for (const auto& job : restart) {
-    CF_LOG(info, "web", "fetch job " << job->id << " (" << job->platform
-                                     << ") resumes after the restart");
+    CF_LOG(info, "web",
+           "fetch job " << job->id << " (" << job->platform << ") resumes after the restart");
     launch(job);
   }
 }
@@ -283,8 +280,8 @@ FetchJobs::start(const std::string& url, const std::string& password)
     std::lock_guard<std::mutex> lock(m_mutex);
     m_jobs[job->id] = job;
   }
-  CF_LOG(info, "web", "fetch job " << job->id << ": " << platform->name << " link "
-                                   << http::redact_url(url));
+  CF_LOG(info, "web",
+         "fetch job " << job->id << ": " << platform->name << " link " << http::redact_url(url));
   launch(job);
   return job->id;
 }
@@ -402,9 +399,9 @@ FetchJobs::run(const std::shared_ptr<Record>& job)
   } else {
     job->state = "done";
   }
-  CF_LOG(info, "web", "fetch job " << job->id << ": " << job->state << ", " << counters.stored
-                                   << " stored, " << counters.already << " already stored, "
-                                   << counters.failed << " failed");
+  CF_LOG(info, "web",
+         "fetch job " << job->id << ": " << job->state << ", " << counters.stored << " stored, "
+                      << counters.already << " already stored, " << counters.failed << " failed");
   publish(*job, true);
 }
 

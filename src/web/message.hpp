@@ -18,9 +18,9 @@ class EventHub;
 
 struct Request
 {
-  std::string method; // "GET", "POST", ...
-  std::string target; // as received: path and query
-  std::string path;   // percent-decoded, without the query
+  std::string method;                         // "GET", "POST", ...
+  std::string target;                         // as received: path and query
+  std::string path;                           // percent-decoded, without the query
   std::map<std::string, std::string> query;   // decoded; the last of repeated names
   std::map<std::string, std::string> headers; // names in lower case
   std::string body;                           // small bodies (JSON)

@@ -16,8 +16,7 @@ public:
   using Callback = std::function<void(const store::Ingested&)>;
 
   RecordingSink(store::IngestSink& inner, Callback on_stored)
-    : m_inner(inner)
-    , m_on_stored(std::move(on_stored))
+      : m_inner(inner), m_on_stored(std::move(on_stored))
   {
   }
 

@@ -94,8 +94,7 @@ hash_token(const std::string& token)
 }
 
 Guard::Guard(const config::Http& http)
-  : m_http(http)
-  , m_auth(!http.users.empty() || !http.tokens.empty())
+    : m_http(http), m_auth(!http.users.empty() || !http.tokens.empty())
 {
 }
 
@@ -106,8 +105,8 @@ Guard::host_allowed(const std::string& value) const
   if (host == "localhost" || host == "127.0.0.1" || host == "[::1]") {
     return true;
   }
-  const auto bind = m_http.bind.find(':') != std::string::npos ? "[" + m_http.bind + "]"
-                                                               : m_http.bind;
+  const auto bind =
+      m_http.bind.find(':') != std::string::npos ? "[" + m_http.bind + "]" : m_http.bind;
   if (host == bind && m_http.bind != "0.0.0.0" && m_http.bind != "::") {
     return true;
   }
@@ -158,8 +157,8 @@ Guard::check(Request& request)
                             "requests that change data must come from the node's own page");
     }
   }
-  if (!m_auth || request.path == "/api/login" || request.path == "/api/me"
-      || request.path == "/" || request.path.rfind("/ui/", 0) == 0) {
+  if (!m_auth || request.path == "/api/login" || request.path == "/api/me" || request.path == "/"
+      || request.path.rfind("/ui/", 0) == 0) {
     if (m_auth) {
       request.user = session_user(request);
     }

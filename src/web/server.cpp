@@ -134,11 +134,8 @@ class Session;
 struct Server::Impl : std::enable_shared_from_this<Server::Impl>
 {
   Impl(asio::io_context& io, ServerOptions o, Api& a)
-    : io(io)
-    , options(std::move(o))
-    , api(a)
-    , acceptor(io)
-    , pool(static_cast<std::size_t>(options.workers))
+      : io(io), options(std::move(o)), api(a), acceptor(io),
+        pool(static_cast<std::size_t>(options.workers))
   {
   }
 
@@ -160,8 +157,7 @@ class Session : public std::enable_shared_from_this<Session>
 {
 public:
   Session(tcp::socket socket, std::shared_ptr<Server::Impl> server)
-    : m_stream(std::move(socket))
-    , m_server(std::move(server))
+      : m_stream(std::move(socket)), m_server(std::move(server))
   {
     beast::error_code ec;
     m_remote = m_stream.socket().remote_endpoint(ec).address().to_string();
@@ -192,10 +188,9 @@ private:
     m_header->header_limit(k_header_limit);
     m_header->body_limit(m_server->options.max_upload);
     m_stream.expires_after(k_read_timeout);
-    bhttp::async_read_header(m_stream, m_buffer, *m_header,
-                             [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                               self->on_header(ec);
-                             });
+    bhttp::async_read_header(
+        m_stream, m_buffer, *m_header,
+        [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec)
@@ -236,10 +231,10 @@ private:
     const bool upload = Api::is_upload(m_request.method, m_request.path);
     const auto length = m_header->content_length();
     if (upload && length && *length > m_server->options.max_upload) {
-      return reply_and_close(
-          error_response(413, "too_large",
-                         "the upload is larger than http.max_upload_mb ("
-                             + std::to_string(m_server->options.max_upload >> 20) + " MiB)"));
+      return reply_and_close(error_response(413, "too_large",
+                                            "the upload is larger than http.max_upload_mb ("
+                                                + std::to_string(m_server->options.max_upload >> 20)
+                                                + " MiB)"));
     }
     if (!upload && length && *length > k_body_limit) {
       return reply_and_close(error_response(413, "too_large", "the request body is over 1 MiB"));
@@ -247,13 +242,14 @@ private:
     if (core::iequals_ascii(m_request.header("expect"), "100-continue")) {
       // curl waits for this before a large body (RFC 9110 10.1.1).
       auto msg = std::make_shared<std::string>("HTTP/1.1 100 Continue\r\n\r\n");
-      asio::async_write(m_stream, asio::buffer(*msg),
-                        [self = shared_from_this(), msg, upload](beast::error_code wec, std::size_t) {
-                          if (wec) {
-                            return self->finish();
-                          }
-                          self->read_body(upload);
-                        });
+      asio::async_write(
+          m_stream, asio::buffer(*msg),
+          [self = shared_from_this(), msg, upload](beast::error_code wec, std::size_t) {
+            if (wec) {
+              return self->finish();
+            }
+            self->read_body(upload);
+          });
       return;
     }
     read_body(upload);
@@ -286,8 +282,8 @@ private:
     beast::error_code ec;
     m_file->get().body().open(m_upload_path.c_str(), beast::file_mode::write_new, ec);
     if (ec) {
-      CF_LOG(error, "web", "upload: cannot create " << m_upload_path.string() << ": "
-                                                    << ec.message());
+      CF_LOG(error, "web",
+             "upload: cannot create " << m_upload_path.string() << ": " << ec.message());
       return reply_and_close(error_response(507, "storage_full", "cannot store the upload"));
     }
     if (m_file->is_done()) { // Content-Length: 0
@@ -313,8 +309,8 @@ private:
       m_file->get().body().close();
       drop_upload();
       if (ec == bhttp::error::body_limit) {
-        return reply_and_close(error_response(413, "too_large",
-                                              "the upload is larger than http.max_upload_mb"));
+        return reply_and_close(
+            error_response(413, "too_large", "the upload is larger than http.max_upload_mb"));
       }
       // Truncated or timed out: nothing of it is kept (RFC 9112 8).
       CF_LOG(warn, "web", "upload from " << m_remote << " ended early: " << ec.message());
@@ -705,7 +701,7 @@ Server::Impl::accept()
 }
 
 Server::Server(boost::asio::io_context& io, ServerOptions options, Api& api)
-  : m_impl(std::make_shared<Impl>(io, std::move(options), api))
+    : m_impl(std::make_shared<Impl>(io, std::move(options), api))
 {
 }
 
@@ -735,8 +731,8 @@ Server::start()
                             "HTTP on " + m_impl->options.bind + ":"
                                 + std::to_string(m_impl->options.port) + ": " + ec.message());
   }
-  CF_LOG(info, "web", "HTTP listening on " << m_impl->options.bind << ":" << port()
-                                           << " (page at /ui/)");
+  CF_LOG(info, "web",
+         "HTTP listening on " << m_impl->options.bind << ":" << port() << " (page at /ui/)");
   m_impl->accept();
   return {};
 }

@@ -25,9 +25,9 @@ struct ServerOptions
   int port = 8080;
   std::uint64_t max_upload = std::uint64_t(4096) << 20;
   std::function<std::filesystem::path()> spool_path; // where an upload body goes
-  int workers = 4;          // threads that run the routes
+  int workers = 4;                                   // threads that run the routes
   int max_connections = 128;
-  int max_streams = 8;      // zip exports at once
+  int max_streams = 8; // zip exports at once
 };
 
 class Server
