@@ -114,6 +114,12 @@ make_root() { # make_root DIR: unpack the base, this machine's apt sources, moun
     [[ -f $f ]] && grep -qE 'Check-Valid-Until|Check-Date|::Proxy' "$f" && cp "$f" "$dir/etc/apt/apt.conf.d/"
   done
   cp -L /etc/resolv.conf "$dir/etc/resolv.conf"
+  # This machine's own CAs (a TLS-inspecting egress proxy), for npm's registry requests:
+  # like the apt settings above, a property of the machine, not of Debian.
+  if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+    mkdir -p "$dir/etc/ssl"
+    cat /usr/local/share/ca-certificates/*.crt > "$dir/etc/ssl/host-extra-ca.pem"
+  fi
   mount -t proc proc "$dir/proc"; mounted+=("$dir/proc")
   mount --rbind /sys "$dir/sys"; mount --make-rslave "$dir/sys"; mounted+=("$dir/sys")
   mount --rbind /dev "$dir/dev"; mount --make-rslave "$dir/dev"; mounted+=("$dir/dev")
@@ -125,6 +131,8 @@ make_root() { # make_root DIR: unpack the base, this machine's apt sources, moun
 root_env=(/usr/bin/env -i HOME=/root TERM=dumb LANG=C.UTF-8
           PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin)
 [[ -n ${CCACHE_MAXSIZE:-} ]] && root_env+=("CCACHE_MAXSIZE=$CCACHE_MAXSIZE")
+compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null &&
+  root_env+=("NODE_EXTRA_CA_CERTS=/etc/ssl/host-extra-ca.pem")
 
 in_root() { # in_root DIR COMMAND: run COMMAND with bash in DIR
   chroot "$1" "${root_env[@]}" /bin/bash -c "$2"

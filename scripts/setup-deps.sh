@@ -17,18 +17,21 @@ packages=(
   build-essential python3 cmake ninja-build ccache pkg-config
   libdcmtk-dev libyaml-cpp-dev libsqlite3-dev libboost-dev libcurl4-openssl-dev
   libopenjp2-7-dev nlohmann-json3-dev libcli11-dev libsystemd-dev libarchive-dev libssl-dev
-  doctest-dev
+  doctest-dev nodejs openssl
 )
+# nodejs + npm, openssl: scripts/fetch-viewer.sh packs the pinned OHIF viewer from the npm
+# registry and checks its integrity hash (run.sh and test.sh call it). npm only when
+# missing: NodeSource's nodejs bundles it and conflicts with Debian's npm package.
+command -v npm >/dev/null || packages+=(npm)
 # dcmtk: echoscu storescu storescp findscu getscu movescu dcmodify dcmdjpeg ...;
 # python3-gdcm: pydicom decodes the JPEG fixtures through it; orthanc(-dicomweb): the
 # forward, Q/R and DICOMweb fetch peers; odil: a second C-FIND client (test_find.py);
 # clang-format-14: ctest check_format (scripts/format.sh --check);
-# chromium, nodejs: tests/browser drives the page with playwright-core (npm ci there; npm is
-# added below only when missing, since NodeSource's nodejs bundles it and conflicts with
-# Debian's npm); fonts-wqy-microhei: so Chinese patient names render in its screenshots.
+# chromium: tests/browser drives the page and the viewer with playwright-core (npm ci there);
+# fonts-wqy-microhei: so Chinese patient names render in its screenshots.
 test_packages=(dcmtk python3 python3-pydicom python3-numpy python3-pytest python3-gdcm
                zip sqlite3 orthanc orthanc-dicomweb odil python3-odil clang-format-14
-               chromium fonts-wqy-microhei nodejs)
+               chromium fonts-wqy-microhei)
 bench_packages=("${test_packages[@]}" time)
 # GCC 12's runtimes; g++ pulls them in already, listed so a minimal system states them.
 sanitize_packages=(libasan8 libubsan1 libtsan2)
@@ -39,10 +42,7 @@ fresh_packages=(debootstrap debian-archive-keyring git zstd curl)
 
 for arg in "$@"; do
   case "$arg" in
-    --test)
-      packages+=("${test_packages[@]}")
-      command -v npm >/dev/null || packages+=(npm)
-      ;;
+    --test) packages+=("${test_packages[@]}") ;;
     --bench) packages+=("${bench_packages[@]}") ;;
     --sanitize) packages+=("${sanitize_packages[@]}") ;;
     --fuzz) packages+=("${fuzz_packages[@]}") ;;

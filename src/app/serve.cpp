@@ -14,6 +14,7 @@
 #include <web/recording_sink.hpp>
 #include <web/security.hpp>
 #include <web/server.hpp>
+#include <web/viewer.hpp>
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -124,6 +125,15 @@ run_serve(const config::Config& config)
                                         const std::function<bool(std::string)>& write) {
     return media::export_zip(store.query(), sink, study_uid, write);
   };
+  if (config.http.enabled) {
+    if (auto viewer = web::find_viewer(config.http.viewer_dir)) {
+      services.viewer = *viewer;
+      CF_LOG(info, "app", "viewer at /viewer from " << viewer->string());
+    } else if (!config.http.viewer_dir.empty()) {
+      CF_LOG(warn, "app",
+             "http.viewer_dir " << config.http.viewer_dir << " holds no index.html; no viewer");
+    }
+  }
   web::Api api(services, fetch_jobs, hub, guard);
 
   // The daemon's one event loop: signals, the forwarding queue's timer and

@@ -422,7 +422,7 @@ parse_http(const YAML::Node& n, Http& out)
 {
   reject_unknown(n, "http",
                  {"enabled", "bind", "port", "max_upload_mb", "hosts", "users", "tokens",
-                  "max_fetch_jobs", "session_hours"});
+                  "max_fetch_jobs", "session_hours", "viewer_dir"});
   if (n["enabled"]) {
     out.enabled = get_bool(n["enabled"], "http.enabled");
   }
@@ -464,6 +464,9 @@ parse_http(const YAML::Node& n, Http& out)
   }
   if (n["max_fetch_jobs"]) {
     out.max_fetch_jobs = get_int(n["max_fetch_jobs"], "http.max_fetch_jobs", 1, 16);
+  }
+  if (n["viewer_dir"]) {
+    out.viewer_dir = get_string(n["viewer_dir"], "http.viewer_dir");
   }
   if (n["session_hours"]) {
     out.session_hours = get_int(n["session_hours"], "http.session_hours", 1, 24 * 30);

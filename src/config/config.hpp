@@ -134,6 +134,9 @@ struct Http
   std::map<std::string, std::string> users;
   std::vector<std::string> tokens;
   int max_fetch_jobs = 2; // fetch jobs running at once; more wait queued
+  // The OHIF viewer's folder (scripts/fetch-viewer.sh); "": `ohif` beside the
+  // binary, else /usr/share/cloudfilm/ohif, else no viewer.
+  std::string viewer_dir;
   int session_hours = 12;
 };
 

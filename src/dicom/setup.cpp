@@ -4,6 +4,7 @@
 #include <dcmtk/config/osconfig.h>
 #include <dcmtk/dcmdata/dcdict.h>
 #include <dcmtk/dcmdata/dcobject.h>
+#include <dcmtk/dcmdata/dcvr.h>
 #include <dcmtk/oflog/appender.h>
 #include <dcmtk/oflog/logger.h>
 #include <dcmtk/oflog/oflog.h>
@@ -76,6 +77,10 @@ setup_dcmtk(core::log::Level dcmtk_level)
 
   // An archive keeps what it received; DCMTK would otherwise "fix" odd lengths.
   dcmEnableAutomaticInputDataCorrection.set(OFFalse);
+  // A standard attribute written with VR UN in an explicit syntax (PS3.5
+  // 6.2.2: a node that did not know it) is read in its dictionary VR, so
+  // that its value is text again, not hex-escaped bytes in the index.
+  dcmEnableUnknownVRConversion.set(OFTrue);
 
   if (!dcmDataDict.isDictionaryLoaded()) {
     return core::make_error(

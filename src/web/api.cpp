@@ -4,10 +4,12 @@
 #include "api.hpp"
 
 #include "assets.hpp"
+#include "dicomweb.hpp"
 #include "error_codes.hpp"
 #include "events.hpp"
 #include "fetch_jobs.hpp"
 #include "security.hpp"
+#include "viewer.hpp"
 
 #include <core/log.hpp>
 #include <core/strings.hpp>
@@ -137,10 +139,24 @@ Api::route(Request& request)
   if (s[0] == "ui") {
     return page(request);
   }
+  if (s[0] == "dicom-web") {
+    dicomweb::Context ctx;
+    ctx.query = m_services.query;
+    ctx.sink = m_services.sink;
+    ctx.fallback_charset = m_services.config->storage.fallback_charset;
+    auto r = dicomweb::handle(ctx, request, std::vector<std::string>(s.begin() + 1, s.end()));
+    r.set("Cache-Control", "no-store"); // PHI (WEB.md 6.2.8)
+    return r;
+  }
   if (s[0] == "metrics" && n == 1) {
     return m == "GET" ? metrics() : method_not_allowed();
   }
   if (s[0] != "api" || n < 2) {
+    if (!m_services.viewer.empty() && s[0] != "api") {
+      if (auto r = viewer_response(m_services.viewer, request)) {
+        return std::move(*r);
+      }
+    }
     return error_response(404, "not_found", "no such page");
   }
   const auto& what = s[1];
@@ -330,7 +346,7 @@ Api::system()
            {"instances", instances},
            {"max_size_mb", c.storage.max_size_mb},
            {"max_studies", c.storage.max_studies}}},
-         {"viewer", false},
+         {"viewer", !m_services.viewer.empty()},
          {"fetch_jobs_running", m_fetch.running()},
          {"queue", {{"pending", pending}, {"failed", failed}}}};
   return json_response(200, dump(j));

@@ -13,6 +13,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -50,6 +51,7 @@ struct Services
                                    const std::function<bool(std::string)>& write)>
       export_zip;
   std::string version;
+  std::filesystem::path viewer; // OHIF dist folder; empty: no viewer
 };
 
 class Api
