@@ -12,7 +12,7 @@ root=$PWD
 seconds=${1:-60}
 shift || true
 all=(fuzz_reassemble fuzz_jpeg2000 fuzz_har fuzz_multipart fuzz_socketio fuzz_find fuzz_dicomdir
-     fuzz_config fuzz_instance_info)
+     fuzz_config fuzz_instance_info fuzz_web_objects fuzz_http)
 targets=("$@")
 ((${#targets[@]})) || targets=("${all[@]}")
 rss=${FUZZ_RSS_MB:-2048}

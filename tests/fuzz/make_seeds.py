@@ -202,7 +202,18 @@ def main():
     # (i) instance_info: the files as they are.
     for f in files:
         with open(f, "rb") as fh:
-            put(out, "fuzz_instance_info", fh.read())
+            data = fh.read()
+        put(out, "fuzz_instance_info", data)
+        # (l) web_objects: the same files, those with Pixel Data count most.
+        if b"\xe0\x7f\x10\x00" in data and len(data) <= 1 << 20:
+            put(out, "fuzz_web_objects", data)
+
+    # (m) http: target, method, Host, Origin, Authorization, Cookie.
+    for text in ("/api/studies?PatientName=%E5%BC%A0*&limit=2\nGET\n127.0.0.1:8080\n\n\n",
+                 "/dicom-web/studies/1.2.3/series\nPOST\npacs.example\nhttp://pacs.example\n"
+                 "Bearer token\ncf_session=abc",
+                 "/ui/%2e%2e/x\nDELETE\n[::1]:8080\nhttp://evil\nBearer x\n"):
+        put(out, "fuzz_http", text.encode())
 
     # (a) reassemble + (b) jpeg2000.
     cs_list = codestreams()

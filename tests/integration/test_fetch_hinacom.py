@@ -519,9 +519,10 @@ def test_stalled_body_is_retried_within_the_idle_timeout(study, replicas, node_f
 
 
 def test_keepalive_renews_cac_auth(study, replicas, node_factory):
-    # CAC_AUTH lives 2.5 s, the fetch takes longer (~4 s at 400 ms per response): only the
-    # renew calls every second keep it going.
-    replica = replicas(study, "hinacom", ["--cac-ttl", "2.5", "--latency-ms", "400"])
+    # CAC_AUTH lives 4 s, the fetch takes longer (~6 s at 700 ms per response): only the
+    # renew calls every second keep it going. The TTL leaves 3 s of slack for a loaded
+    # machine (a 2.5 s TTL failed once when the CPUs were shared with two builds).
+    replica = replicas(study, "hinacom", ["--cac-ttl", "4", "--latency-ms", "700"])
     node = make_node(node_factory, modules={"hinacom": {"keepalive": "1"}})
     start = time.monotonic()
     result = fetch(node, replica)
@@ -532,11 +533,11 @@ def test_keepalive_renews_cac_auth(study, replicas, node_factory):
     listing = [r for r in log if r["route"] == "imageset"][0]
     issued = [r for r in log if r["route"] == "studyview"][0]["time"]  # the first CAC_AUTH
     last = max(r["time"] for r in log if r["route"] in ("tags", "j2k"))
-    assert last - issued > 2.5, "the download was too quick to need a renew ({:.1f} s)".format(elapsed)
+    assert last - issued > 4, "the download was too quick to need a renew ({:.1f} s)".format(elapsed)
     assert len(renews) >= 2, "renewcacauth calls: {}".format(len(renews))
     assert all(r["time"] > listing["time"] for r in renews), "renew starts with the listing"
     gaps = [b["time"] - a["time"] for a, b in zip(renews, renews[1:])]
-    assert all(0.7 <= g <= 2.5 for g in gaps), "renew intervals {}".format(gaps)
+    assert all(0.7 <= g <= 3.5 for g in gaps), "renew intervals {}".format(gaps)
     assert all(r["cookies"].get("ZFPXAUTH") for r in renews)
 
 
