@@ -100,7 +100,10 @@ Api::Api(Services services, FetchJobs& fetch, EventHub& events, Guard& guard)
 bool
 Api::is_upload(const std::string& method, const std::string& path)
 {
-  return method == "POST" && path == "/api/instances";
+  // Uploads and STOW-RS (PS3.18 10.5) bodies go to the spool, not memory.
+  return method == "POST"
+         && (path == "/api/instances" || path == "/dicom-web/studies"
+             || path.rfind("/dicom-web/studies/", 0) == 0);
 }
 
 Response

@@ -406,6 +406,12 @@ frames(const Context& ctx, const Request& request, const Target& target, const s
 Response
 handle(const Context& ctx, const Request& request, const std::vector<std::string>& s)
 {
+  if (request.method == "POST" && !s.empty() && s[0] == "studies" && s.size() <= 2) {
+    if (s.size() == 2 && !is_uid(s[1])) {
+      return error_response(400, "bad_request", "not a DICOM UID: " + s[1]);
+    }
+    return store_instances(ctx, request, s.size() == 2 ? s[1] : std::string());
+  }
   if (request.method != "GET" && request.method != "HEAD") {
     return error_response(405, "method_not_allowed", "this DICOMweb resource only answers GET");
   }

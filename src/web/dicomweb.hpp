@@ -39,6 +39,10 @@ struct Context
   std::string fallback_charset = "GB18030";
 };
 
+// STOW-RS (PS3.18 10.5) of the upload in request.body_file; `study` from
+// POST /studies/{study}, or empty.
+Response store_instances(const Context& ctx, const Request& request, const std::string& study);
+
 // Every /dicom-web/... request; `segments` are the path's parts after
 // "dicom-web".
 Response handle(const Context& ctx, const Request& request,

@@ -294,3 +294,66 @@ def test_viewer_renders_stored_studies(node_factory, tmp_path):
     out = r.stdout.decode("utf-8", "replace")
     assert r.returncode == 0 and "# fail 0" in out, out[-6000:] + "\n--- node log ---\n" + node.log()[-3000:]
     assert sorted(os.listdir(shots)) == ["viewer-1.png", "viewer-2.png"]
+
+
+# -- STOW-RS --------------------------------------------------------------------------------
+
+def multipart_body(payloads, boundary="cfSTOWboundary"):
+    out = b""
+    for content_type, payload in payloads:
+        out += b"--" + boundary.encode() + b"\r\nContent-Type: " + content_type.encode() + b"\r\n\r\n"
+        out += payload + b"\r\n"
+    return out + b"--" + boundary.encode() + b"--\r\n", \
+        'multipart/related; type="application/dicom"; boundary=' + boundary
+
+
+def test_stow_stores_parts_and_reports_failures(node_factory, tmp_path):
+    node = node_factory("stow").start()
+    api = Api(node.http_port)
+    ct = open(get_testdata_file("CT_small.dcm"), "rb").read()
+    mr = open(get_testdata_file("MR_small.dcm"), "rb").read()
+    body, ctype = multipart_body([("application/dicom", ct), ("application/dicom", mr),
+                                  ("application/dicom", b"not a dicom file at all")])
+    status, headers, data = api.request("POST", "/dicom-web/studies", body=body, headers={"Content-Type": ctype})
+    assert status == 202, data  # PS3.18 Table 10.5.3-1: some failed
+    doc = json.loads(data)
+    refs = doc["00081199"]["Value"]
+    assert sorted(r["00081155"]["Value"][0] for r in refs) == sorted(
+        [uids(pydicom.dcmread(get_testdata_file(n)))[2] for n in ("CT_small.dcm", "MR_small.dcm")])
+    assert refs[0]["00081190"]["Value"][0].startswith("/dicom-web/studies/")
+    assert [f["00081197"]["Value"] for f in doc["00081198"]["Value"]] == [[0xC000]]
+    assert len(node.index()) == 2
+    # Into a named study: an instance of another study is refused with A900 and not stored.
+    other = chinese_copy(get_testdata_file("CT_small.dcm"), str(tmp_path / "zh.dcm"), uid_seed="55")
+    body, ctype = multipart_body([("application/dicom", open(other, "rb").read())])
+    status, _, data = api.request("POST", "/dicom-web/studies/1.2.3.4", body=body, headers={"Content-Type": ctype})
+    assert status == 409 and json.loads(data)["00081198"]["Value"][0]["00081197"]["Value"] == [0xA900]
+    assert len(node.index()) == 2
+    status, _, _ = api.request("POST", "/dicom-web/studies", body=b"x", headers={"Content-Type": "application/json"})
+    assert status == 415
+    assert api.request("POST", "/dicom-web/studies", body=b"--x--\r\n",
+                       headers={"Content-Type": "multipart/related; boundary=nothere"})[0] == 400
+
+
+def test_orthanc_stores_a_study_here_with_stow(node_factory, tmp_path):
+    if not orthanc_mod.installed() or not os.path.isfile(k_plugin):
+        pytest.skip("orthanc and orthanc-dicomweb are needed")
+    node = node_factory("stow-orthanc").start()
+    server = orthanc_mod.Orthanc(str(tmp_path / "orthanc"), extra={
+        "Plugins": [k_plugin],
+        "DicomWeb": {"Enable": True, "Root": "/dicom-web/",
+                     "Servers": {"cf": ["http://127.0.0.1:{}/dicom-web/".format(node.http_port)]}},
+    }).start()
+    try:
+        for name in ("CT_small.dcm", "MR_small_jp2klossless.dcm"):
+            with open(get_testdata_file(name), "rb") as f:
+                req = urllib.request.Request(server.url("/instances"), data=f.read(), method="POST",
+                                             headers={"Content-Type": "application/dicom"})
+                with urllib.request.urlopen(req, timeout=60) as resp:
+                    assert resp.status == 200
+        studies = server.get("/studies")
+        server.post("/dicom-web/servers/cf/stow", {"Resources": studies})
+        want = {uids(pydicom.dcmread(get_testdata_file(n)))[2] for n in ("CT_small.dcm", "MR_small_jp2klossless.dcm")}
+        assert set(node.index()) == want
+    finally:
+        server.stop()
