@@ -41,6 +41,11 @@ struct FindRequest
   // Relational queries negotiated (C.5.1.1.2 byte 0, C.4.1.2.2): unique keys
   // above the level may hold lists and wildcards.
   bool relational = false;
+  // Paging for the HTTP side (QIDO-RS limit/offset, PS3.18 8.3.4.4): at most
+  // `limit` matches (0: all) after skipping `offset`, in the level's order;
+  // FindResult.total then counts every match.
+  std::size_t limit = 0;
+  std::size_t offset = 0;
 };
 
 // One match: a value (possibly empty) for every key of the request that the
@@ -59,6 +64,8 @@ struct FindResult
   // A unique key above the level was absent and matched everything (the
   // lenient answer of C.4.1.2.1, as Orthanc and dcmqrscp give it).
   bool relaxed = false;
+  // Every match before paging (equals matches.size() without a limit).
+  std::size_t total = 0;
 };
 
 // What was wrong with a request, for the failure status and its comment.

@@ -591,11 +591,18 @@ build_find(const FindRequest& request, std::vector<std::uint32_t>& unsupported, 
   if (select.empty()) {
     select = "1";
   }
-  st.text = "SELECT " + select + " FROM " + from_clause(request.level);
+  std::string conditions;
   for (std::size_t i = 0; i < where.size(); ++i) {
-    st.text += (i == 0 ? " WHERE " : " AND ") + where[i];
+    conditions += (i == 0 ? " WHERE " : " AND ") + where[i];
   }
+  st.text = "SELECT " + select + " FROM " + from_clause(request.level) + conditions;
   st.text += std::string(" ORDER BY ") + order_clause(request.level);
+  if (request.limit > 0 || request.offset > 0) {
+    // Integers of ours, not text from the request.
+    st.text += " LIMIT " + (request.limit > 0 ? std::to_string(request.limit) : std::string("-1"))
+               + " OFFSET " + std::to_string(request.offset);
+    st.count_text = std::string("SELECT COUNT(*) FROM ") + from_clause(request.level) + conditions;
+  }
   return st;
 }
 

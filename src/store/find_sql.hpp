@@ -16,6 +16,7 @@ struct Statement
   std::string text;
   std::vector<std::string> params;    // bound in order as text
   std::vector<std::uint32_t> columns; // tag returned by each result column
+  std::string count_text;             // with paging: the COUNT(*) of all matches, same params
 };
 
 // Build the SELECT for a C-FIND (PS3.4 C.2.2.2 matching, C.4.1.2.1-2 unique

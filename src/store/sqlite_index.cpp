@@ -409,6 +409,16 @@ public:
         }
         result.matches.push_back(std::move(match));
       }
+      result.total = result.matches.size();
+      if (!statement->count_text.empty()) {
+        Stmt count(m_db.handle(), statement->count_text.c_str());
+        for (std::size_t i = 0; i < statement->params.size(); ++i) {
+          count.bind(static_cast<int>(i + 1), statement->params[i]);
+        }
+        if (count.step()) {
+          result.total = static_cast<std::size_t>(count.int64(0));
+        }
+      }
       return result;
     } catch (const std::exception& e) {
       return index_error(e);

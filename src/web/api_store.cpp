@@ -75,12 +75,15 @@ study_json(const store::FindMatch& match)
   return j;
 }
 
-core::Result<std::vector<store::FindMatch>>
-find_studies(store::Query& query, const std::map<std::string, std::string>& params)
+core::Result<store::FindResult>
+find_studies(store::Query& query, const std::map<std::string, std::string>& params,
+             std::size_t limit = 0, std::size_t offset = 0)
 {
   store::FindRequest request;
   request.model = store::Model::study_root;
   request.level = store::Level::study;
+  request.limit = limit; // newest study first (the index's study order)
+  request.offset = offset;
   for (const auto& k : k_study_keys) {
     std::string value;
     if (k.param != nullptr) {
@@ -91,22 +94,7 @@ find_studies(store::Query& query, const std::map<std::string, std::string>& para
     }
     request.keys.push_back({k.tag, value, false});
   }
-  auto r = query.find(request);
-  if (!r) {
-    return r.error();
-  }
-  return std::move(r->matches);
-}
-
-std::string
-value_of(const store::FindMatch& m, std::uint32_t tag)
-{
-  for (const auto& [t, v] : m.values) {
-    if (t == tag) {
-      return v;
-    }
-  }
-  return {};
+  return query.find(request);
 }
 
 Response
@@ -167,39 +155,34 @@ Api::studies(const Request& request)
   if (auto it = params.find("StudyInstanceUID"); it != params.end()) {
     std::replace(it->second.begin(), it->second.end(), ',', '\\'); // PS3.18 8.3.4.1 lists
   }
-  auto matches = find_studies(*m_services.query, params);
-  if (!matches) {
-    if (matches.error().code.category() == store::find_error_category()) {
-      return error_response(400, "bad_request", matches.error().message());
+  auto found = find_studies(*m_services.query, params, static_cast<std::size_t>(limit),
+                            static_cast<std::size_t>(offset));
+  if (!found) {
+    if (found.error().code.category() == store::find_error_category()) {
+      return error_response(400, "bad_request", found.error().message());
     }
-    return store_error(matches.error());
+    return store_error(found.error());
   }
-  auto& list = *matches;
-  std::sort(list.begin(), list.end(), [](const store::FindMatch& a, const store::FindMatch& b) {
-    const auto da = value_of(a, 0x00080020) + value_of(a, 0x00080030);
-    const auto db = value_of(b, 0x00080020) + value_of(b, 0x00080030);
-    return da != db ? da > db : value_of(a, 0x0020000D) < value_of(b, 0x0020000D);
-  });
   json out = json::array();
-  for (long i = offset; i < static_cast<long>(list.size()) && i < offset + limit; ++i) {
-    out.push_back(study_json(list[static_cast<std::size_t>(i)]));
+  for (const auto& m : found->matches) {
+    out.push_back(study_json(m));
   }
   return json_response(
       200,
-      dump(json{{"total", list.size()}, {"offset", offset}, {"limit", limit}, {"studies", out}}));
+      dump(json{{"total", found->total}, {"offset", offset}, {"limit", limit}, {"studies", out}}));
 }
 
 Response
 Api::study(const std::string& uid)
 {
-  auto matches = find_studies(*m_services.query, {{"StudyInstanceUID", uid}});
-  if (!matches) {
-    return store_error(matches.error());
+  auto found = find_studies(*m_services.query, {{"StudyInstanceUID", uid}});
+  if (!found) {
+    return store_error(found.error());
   }
-  if (matches->empty()) {
+  if (found->matches.empty()) {
     return error_response(404, "not_found", "no study " + uid + " in the store");
   }
-  auto j = study_json(matches->front());
+  auto j = study_json(found->matches.front());
   auto series = m_services.query->series(uid);
   if (!series) {
     return store_error(series.error());

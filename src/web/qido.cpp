@@ -236,6 +236,8 @@ search(const SearchContext& ctx, const Request& request)
     const auto it = match.find(tag);
     find.keys.push_back({tag, it == match.end() ? std::string() : it->second, false});
   }
+  find.limit = static_cast<std::size_t>(limit);
+  find.offset = static_cast<std::size_t>(offset);
   auto result = ctx.query->find(find);
   if (!result) {
     if (result.error().code.category() == store::find_error_category()) {
@@ -243,17 +245,17 @@ search(const SearchContext& ctx, const Request& request)
     }
     return error_response(500, "internal", result.error().message());
   }
-  const auto total = static_cast<long>(result->matches.size());
-  if (total == 0 || offset >= total) {
+  const auto total = static_cast<long>(result->total);
+  if (result->matches.empty()) {
     Response r;
     r.status = 204; // PS3.18 8.3.4.4.1: no match
     r.content_type = "application/dicom+json";
     return r;
   }
-  const long end = limit > 0 ? std::min(total, offset + limit) : total;
+  const long end = offset + static_cast<long>(result->matches.size());
   std::string out = "[";
   for (long i = offset; i < end; ++i) {
-    const auto& m = result->matches[static_cast<std::size_t>(i)];
+    const auto& m = result->matches[static_cast<std::size_t>(i - offset)];
     json j = json::object();
     j[hex_tag(0x00080005)] = json{{"vr", "CS"}, {"Value", {"ISO_IR 192"}}};
     std::string study;
