@@ -168,6 +168,35 @@ TEST_SUITE("store::find")
     CHECK(study_uids(q, {{k_study_date, "20250101-"}}).empty());
   }
 
+  TEST_CASE("paging: limit and offset in the index's order, total counts every match")
+  {
+    testutil::TempDir dir;
+    auto st = dated(dir);
+    auto& q = st->query();
+    const auto page = [&](std::size_t limit, std::size_t offset, const std::string& date) {
+      store::FindRequest r;
+      r.level = store::Level::study;
+      r.keys = {{k_study_uid, "", false}, {k_study_date, date, false}};
+      r.limit = limit;
+      r.offset = offset;
+      auto result = q.find(r);
+      REQUIRE_MESSAGE(result, result.error().message());
+      std::vector<std::string> uids;
+      for (const auto& m : result->matches) {
+        uids.push_back(m.values[0].second);
+      }
+      return std::make_pair(uids, result->total);
+    };
+    // Newest study first (the study order of the index).
+    CHECK(page(2, 0, "") == std::make_pair(V{"2.4", "2.3"}, std::size_t(4)));
+    CHECK(page(2, 2, "") == std::make_pair(V{"2.2", "2.1"}, std::size_t(4)));
+    CHECK(page(2, 3, "") == std::make_pair(V{"2.1"}, std::size_t(4)));
+    CHECK(page(0, 5, "") == std::make_pair(V{}, std::size_t(4)));
+    // The total counts the matches of the conditions, with their parameters bound.
+    CHECK(page(1, 0, "20240101-") == std::make_pair(V{"2.4"}, std::size_t(3)));
+    CHECK(page(0, 0, "20240101-").second == 3); // no paging: total = matches
+  }
+
   TEST_CASE("time ranges: a time stands for its whole unit (PS3.4 C.2.2.2.5.1)")
   {
     testutil::TempDir dir;
