@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+// Over 600 lines on purpose: the one file that sees Beast (slow to compile), so every kind of
+// response a session writes lives here.
 // Boost.Beast sessions: keep-alive, bounded headers and bodies, uploads
 // streamed to a spool file, files, chunked streams and server-sent events
 // written as the client takes them (WEB.md 4.1). The routes run on a small

@@ -1,4 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
+// Over 600 lines on purpose: one page's script, with every string of both languages in one
+// table (the brief's rule for bilingual messages), and no build step to split it.
 // The /ui/ page: talks to the node's /api/ (docs/api.md). Every DICOM value goes into the page
 // through textContent, never innerHTML, so a patient name cannot carry markup.
 'use strict';
