@@ -5,6 +5,7 @@
 
 #include <http/client.hpp>
 #include <http/global.hpp>
+#include <http/url.hpp>
 #include <source/source.hpp>
 
 #include <termios.h>
@@ -37,40 +38,6 @@ platform_list()
   for (const auto& p : source::platforms()) {
     out += (out.empty() ? "" : ", ") + p.name;
   }
-  return out;
-}
-
-// Every http(s) URL in `text` redacted (http::redact_url): share links
-// carry their capability there (token=, code=, c=<password>), and these
-// lines go to stderr and the log (S12).
-std::string
-redact(const std::string& text)
-{
-  std::string out;
-  std::size_t pos = 0;
-  while (pos < text.size()) {
-    auto start = text.find("http", pos);
-    if (start == std::string::npos) {
-      break;
-    }
-    const bool is_url =
-        text.compare(start, 7, "http://") == 0 || text.compare(start, 8, "https://") == 0;
-    auto end = start;
-    while (end < text.size() && text[end] != ' ' && text[end] != '\t' && text[end] != '"'
-           && text[end] != '\'' && text[end] != '\n' && text[end] != '>' && text[end] != ')') {
-      ++end;
-    }
-    if (!is_url) {
-      end = start + 4;
-      out.append(text, pos, end - pos);
-      pos = end;
-      continue;
-    }
-    out.append(text, pos, start - pos);
-    out += http::redact_url(text.substr(start, end - start));
-    pos = end;
-  }
-  out.append(text, pos, std::string::npos);
   return out;
 }
 
@@ -237,7 +204,7 @@ run_fetch(const config::Config& config, const FetchOptions& options)
   auto& job = *job_ptr;
   const auto c = job.counters();
   for (const auto& p : job.problems()) {
-    std::fprintf(stderr, "cloudfilm: fetch: %s\n", redact(p).c_str());
+    std::fprintf(stderr, "cloudfilm: fetch: %s\n", http::redact_urls_in(p).c_str());
   }
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -246,7 +213,8 @@ run_fetch(const config::Config& config, const FetchOptions& options)
               platform->name.c_str(), c.stored, c.already, c.skipped, c.failed,
               static_cast<double>(c.bytes) / 1e6, seconds);
   if (!result) {
-    std::fprintf(stderr, "cloudfilm: fetch: %s\n", redact(result.error().message()).c_str());
+    std::fprintf(stderr, "cloudfilm: fetch: %s\n",
+                 http::redact_urls_in(result.error().message()).c_str());
     return g_interrupt ? 130 : 1;
   }
   return c.failed == 0 ? 0 : 1;

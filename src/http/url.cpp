@@ -342,4 +342,35 @@ redirect_protocols(const std::string& url)
   return lower_ascii(url.substr(0, 8)) == "https://" ? "https" : "http,https";
 }
 
+std::string
+redact_urls_in(const std::string& text)
+{
+  std::string out;
+  std::size_t pos = 0;
+  while (pos < text.size()) {
+    auto start = text.find("http", pos);
+    if (start == std::string::npos) {
+      break;
+    }
+    const bool is_url =
+        text.compare(start, 7, "http://") == 0 || text.compare(start, 8, "https://") == 0;
+    auto end = start;
+    while (end < text.size() && text[end] != ' ' && text[end] != '\t' && text[end] != '"'
+           && text[end] != '\'' && text[end] != '\n' && text[end] != '>' && text[end] != ')') {
+      ++end;
+    }
+    if (!is_url) {
+      end = start + 4;
+      out.append(text, pos, end - pos);
+      pos = end;
+      continue;
+    }
+    out.append(text, pos, start - pos);
+    out += redact_url(text.substr(start, end - start));
+    pos = end;
+  }
+  out.append(text, pos, std::string::npos);
+  return out;
+}
+
 } // namespace http

@@ -30,6 +30,9 @@ std::string host_of(const std::string& url);
 // clinicalShareToken=, zscloud code=, szjudianyun c=<password>), and logs go
 // to stderr and files others may read.
 std::string redact_url(const std::string& url);
+// Every http(s) URL inside `text` (an error line, a problem note) through
+// redact_url: share links carry their capability in the query.
+std::string redact_urls_in(const std::string& text);
 
 // The protocols a transfer that started at `url` may be redirected to
 // (CURLOPT_REDIR_PROTOCOLS_STR): "https" after an https URL, so that a

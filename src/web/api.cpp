@@ -8,6 +8,7 @@
 #include "error_codes.hpp"
 #include "events.hpp"
 #include "fetch_jobs.hpp"
+#include "json.hpp"
 #include "security.hpp"
 #include "viewer.hpp"
 
@@ -23,12 +24,6 @@ namespace web {
 namespace {
 
 using nlohmann::json;
-
-std::string
-dump(const json& j)
-{
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 json
 queue_job_json(const forward::JobSummary& j)

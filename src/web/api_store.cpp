@@ -4,11 +4,13 @@
 #include "api.hpp"
 #include "error_codes.hpp"
 #include "events.hpp"
+#include "json.hpp"
 #include "recording_sink.hpp"
 
 #include <core/log.hpp>
 #include <core/strings.hpp>
 #include <forward/job_store.hpp>
+#include <http/url.hpp>
 #include <media/har_import.hpp>
 #include <media/import.hpp>
 
@@ -23,12 +25,6 @@ namespace web {
 namespace {
 
 using nlohmann::json;
-
-std::string
-dump(const json& j)
-{
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
-}
 
 // The study-level keys of the list and the query parameters that match them
 // (QIDO-RS names, PS3.18 10.6.1.2; the values as C-FIND's, PS3.4 C.2.2.2).
@@ -109,20 +105,10 @@ std::string
 attachment(const std::string& name)
 {
   std::string ascii;
-  std::string encoded;
   for (unsigned char c : name) {
-    const bool plain = std::isalnum(c) || c == '.' || c == '-' || c == '_';
-    ascii += plain ? static_cast<char>(c) : '_';
-    if (plain) {
-      encoded += static_cast<char>(c);
-    } else {
-      static const char* k_hex = "0123456789ABCDEF";
-      encoded += '%';
-      encoded += k_hex[c >> 4];
-      encoded += k_hex[c & 15];
-    }
+    ascii += std::isalnum(c) || c == '.' || c == '-' || c == '_' ? static_cast<char>(c) : '_';
   }
-  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + encoded;
+  return "attachment; filename=\"" + ascii + "\"; filename*=UTF-8''" + http::url_encode(name);
 }
 
 } // namespace
@@ -145,11 +131,8 @@ Api::studies(const Request& request)
   if (limit < 1 || limit > 1000 || offset < 0) {
     return error_response(400, "bad_request", "limit is 1..1000, offset at least 0");
   }
-  for (const auto& p : {"StudyInstanceUID"}) {
-    const auto& v = request.param(p);
-    if (!v.empty() && v.find_first_not_of("0123456789.,\\") != std::string::npos) {
-      return error_response(400, "bad_request", std::string(p) + " holds UIDs only");
-    }
+  if (request.param("StudyInstanceUID").find_first_not_of("0123456789.,\\") != std::string::npos) {
+    return error_response(400, "bad_request", "StudyInstanceUID holds UIDs only");
   }
   auto params = request.query;
   if (auto it = params.find("StudyInstanceUID"); it != params.end()) {

@@ -7,6 +7,7 @@
 #include <core/log.hpp>
 #include <core/strings.hpp>
 #include <dicom/transcode.hpp>
+#include <dicom/transfer_syntax.hpp>
 #include <dicom/web_objects.hpp>
 
 #include <fstream>
@@ -244,10 +245,10 @@ retrieve(const Context& ctx, const Request& request, const Target& target)
       return error_response(500, "internal", file.error().message());
     }
     r.content_type = "application/dicom";
-    r.file = *file;
-    if (temp) {
+    if (!temp) {
+      r.file = *file;
+    } else {
       // Sent as a stream so the converted copy can go afterwards.
-      r.file.clear();
       auto path = *file;
       r.stream = [path](BodyWriter& out) {
         stream_file(out, path);
@@ -356,11 +357,7 @@ frames(const Context& ctx, const Request& request, const Target& target, const s
   }
   std::filesystem::path source = item.path;
   bool temp = false;
-  const auto stored = dicom::read_frames(item.path, {1});
-  if (!stored) {
-    return error_response(400, "bad_request", stored.error().message());
-  }
-  if (stored->encapsulated && !any) {
+  if (dicom::is_encapsulated(ts) && !any) {
     // The client wants uncompressed frames: decode a copy (8.7.3.3.1).
     if (!dicom::can_decode(ts)) {
       return not_acceptable("the frames are stored as " + ts + " and cannot be decoded here");

@@ -4,6 +4,7 @@
 
 #include "error_codes.hpp"
 #include "events.hpp"
+#include "json.hpp"
 #include "recording_sink.hpp"
 
 #include <core/crypto.hpp>
@@ -73,30 +74,6 @@ finished(const std::string& state)
   return state == "done" || state == "failed" || state == "cancelled" || state == "interrupted";
 }
 
-// Problems may quote URLs: never show their query (it may hold the code).
-std::string
-redact_urls(const std::string& text)
-{
-  std::string out;
-  std::size_t pos = 0;
-  while (true) {
-    const auto start = text.find("http", pos);
-    if (start == std::string::npos) {
-      out.append(text, pos, std::string::npos);
-      return out;
-    }
-    auto end = text.find_first_of(" \t\"'<>)", start);
-    if (end == std::string::npos) {
-      end = text.size();
-    }
-    out.append(text, pos, start - pos);
-    const auto url = text.substr(start, end - start);
-    out +=
-        url.rfind("http://", 0) == 0 || url.rfind("https://", 0) == 0 ? http::redact_url(url) : url;
-    pos = end;
-  }
-}
-
 } // namespace
 
 FetchJobs::FetchJobs(FetchOptions options, store::IngestSink& sink, EventHub& hub)
@@ -141,10 +118,10 @@ FetchJobs::to_json(const Record& job) const
                    : nlohmann::json{{"code", job.error_code}, {"message", job.error_message}};
   auto problems = nlohmann::json::array();
   for (const auto& p : job.problems) {
-    problems.push_back(redact_urls(p));
+    problems.push_back(http::redact_urls_in(p));
   }
   j["problems"] = problems;
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return dump(j);
 }
 
 void
@@ -170,8 +147,7 @@ FetchJobs::save(const Record& job) const
                    {"problems", job.problems}};
   const auto file = m_options.dir / (job.id + ".json");
   const auto old_mask = ::umask(077); // the link is a capability
-  auto r = core::fs::write_atomic(file,
-                                  j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  auto r = core::fs::write_atomic(file, dump(j));
   ::umask(old_mask);
   if (!r) {
     CF_LOG(warn, "web",
@@ -180,10 +156,10 @@ FetchJobs::save(const Record& job) const
 }
 
 void
-FetchJobs::publish(const Record& job, bool force)
+FetchJobs::publish(Record& rec, bool force)
 {
   // Called with m_mutex held.
-  auto& rec = const_cast<Record&>(job);
+  const auto& job = rec;
   const auto now = Clock::now();
   if (!force && now - rec.last_publish < k_publish_every) {
     return;
@@ -389,7 +365,7 @@ FetchJobs::run(const std::shared_ptr<Record>& job)
     const auto e = api_error(result.error());
     job->state = "failed";
     job->error_code = e.code;
-    job->error_message = redact_urls(result.error().message());
+    job->error_message = http::redact_urls_in(result.error().message());
   } else if (counters.failed > 0) {
     job->state = "failed";
     job->error_code = "incomplete";

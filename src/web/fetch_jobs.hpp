@@ -65,7 +65,7 @@ private:
 
   void launch(const std::shared_ptr<Record>& job);
   void run(const std::shared_ptr<Record>& job);
-  void publish(const Record& job, bool force);
+  void publish(Record& job, bool force);
   void save(const Record& job) const;
   std::string to_json(const Record& job) const;
 

@@ -2,26 +2,17 @@
 // Request and response helpers of the HTTP side.
 #include "message.hpp"
 
+#include "json.hpp"
+
+#include <http/url.hpp>
+
 #include <nlohmann/json.hpp>
+
+#include <cctype>
 
 namespace web {
 
 namespace {
-
-int
-hex_value(char c)
-{
-  if (c >= '0' && c <= '9') {
-    return c - '0';
-  }
-  if (c >= 'a' && c <= 'f') {
-    return c - 'a' + 10;
-  }
-  if (c >= 'A' && c <= 'F') {
-    return c - 'A' + 10;
-  }
-  return -1;
-}
 
 const std::string k_empty;
 
@@ -51,7 +42,7 @@ Response
 error_response(int status, const std::string& code, const std::string& message)
 {
   nlohmann::json j{{"error", {{"code", code}, {"message", message}}}};
-  return json_response(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+  return json_response(status, dump(j));
 }
 
 Response
@@ -66,30 +57,16 @@ json_response(int status, std::string json)
 bool
 percent_decode(const std::string& in, std::string& out, bool plus_is_space)
 {
-  out.clear();
-  out.reserve(in.size());
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    const char c = in[i];
-    if (c == '%') {
-      if (i + 2 >= in.size()) {
-        return false;
-      }
-      const int hi = hex_value(in[i + 1]);
-      const int lo = hex_value(in[i + 2]);
-      if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
-        return false;
-      }
-      out += static_cast<char>(hi * 16 + lo);
-      i += 2;
-    } else if (c == '+' && plus_is_space) {
-      out += ' ';
-    } else if (c == '\0') {
+  // http::url_decode keeps a malformed escape as it is; a request must not
+  // have one, nor a NUL byte once decoded.
+  for (std::size_t i = in.find('%'); i != std::string::npos; i = in.find('%', i + 1)) {
+    if (i + 2 >= in.size() || !std::isxdigit(static_cast<unsigned char>(in[i + 1]))
+        || !std::isxdigit(static_cast<unsigned char>(in[i + 2]))) {
       return false;
-    } else {
-      out += c;
     }
   }
-  return true;
+  out = http::url_decode(in, plus_is_space);
+  return out.find('\0') == std::string::npos;
 }
 
 bool

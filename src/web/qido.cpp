@@ -3,6 +3,7 @@
 // answered by the same SQL as C-FIND (store::Query::find), as DICOM JSON
 // (PS3.18 Annex F) in UTF-8.
 #include "dicomweb.hpp"
+#include "json.hpp"
 
 #include <core/strings.hpp>
 
@@ -284,7 +285,7 @@ search(const SearchContext& ctx, const Request& request)
       url += "/instances/" + sop;
     }
     j[hex_tag(0x00081190)] = json{{"vr", "UR"}, {"Value", {url}}};
-    out += (i > offset ? "," : "") + j.dump(-1, ' ', false, json::error_handler_t::replace);
+    out += (i > offset ? "," : "") + dump(j);
   }
   out += "]";
   Response r;

@@ -170,14 +170,7 @@ public:
   // From Server::stop(), on the io thread.
   void close()
   {
-    if (m_pipe) {
-      m_pipe->close();
-    }
-    if (m_sse_token != 0) {
-      m_hub->unsubscribe(m_sse_token);
-      m_sse_token = 0;
-    }
-    m_timer.cancel();
+    release();
     beast::error_code ec;
     m_stream.socket().shutdown(tcp::socket::shutdown_both, ec);
     m_stream.socket().close(ec);
@@ -534,7 +527,7 @@ private:
                               [self = shared_from_this()](beast::error_code ec, std::size_t) {
                                 self->m_sse_writing = false;
                                 if (ec) {
-                                  return self->end_events();
+                                  return self->finish();
                                 }
                                 self->arm_keepalive();
                                 self->write_events();
@@ -549,7 +542,7 @@ private:
     if (m_sse_queue.size() >= k_sse_backlog) {
       // A client this far behind gets cut off; EventSource reconnects with
       // Last-Event-ID and the page reloads its lists.
-      return end_events();
+      return finish();
     }
     m_sse_queue.push_back(std::move(text));
     write_events();
@@ -571,7 +564,7 @@ private:
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
                         self->m_sse_writing = false;
                         if (ec) {
-                          return self->end_events();
+                          return self->finish();
                         }
                         self->m_stream.expires_never();
                         self->write_events();
@@ -591,16 +584,6 @@ private:
     });
   }
 
-  void end_events()
-  {
-    if (m_sse_token != 0) {
-      m_hub->unsubscribe(m_sse_token);
-      m_sse_token = 0;
-    }
-    m_timer.cancel();
-    finish();
-  }
-
   // The connection is over: close it and let the server forget it. After
   // an early answer (413 before the body) the rest of the request is read
   // and dropped for a moment first (RFC 9112 9.6): closing with unread data
@@ -615,6 +598,18 @@ private:
       return linger();
     }
     drop_upload();
+    release();
+    beast::error_code ec;
+    m_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+    m_stream.socket().close(ec);
+    std::lock_guard<std::mutex> lock(m_server->mutex);
+    m_server->sessions.erase(shared_from_this());
+  }
+
+  // Stop what feeds the connection: the producer's pipe, the event hub, the
+  // keepalive timer.
+  void release()
+  {
     if (m_pipe) {
       m_pipe->close();
     }
@@ -623,11 +618,6 @@ private:
       m_sse_token = 0;
     }
     m_timer.cancel();
-    beast::error_code ec;
-    m_stream.socket().shutdown(tcp::socket::shutdown_send, ec);
-    m_stream.socket().close(ec);
-    std::lock_guard<std::mutex> lock(m_server->mutex);
-    m_server->sessions.erase(shared_from_this());
   }
 
   void linger()

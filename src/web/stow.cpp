@@ -3,6 +3,7 @@
 // parts, each stored through the one ingest path; the answer is the Store
 // Instances Response Module (Annex I) as DICOM JSON.
 #include "dicomweb.hpp"
+#include "json.hpp"
 
 #include <core/log.hpp>
 #include <core/strings.hpp>
@@ -193,7 +194,7 @@ store_instances(const Context& ctx, const Request& request, const std::string& s
   Response r;
   // PS3.18 Table 10.5.3-1: 200 all stored, 202 some failed, 409 none stored.
   r.status = failed.empty() ? 200 : referenced.empty() ? 409 : 202;
-  r.body = out.dump(-1, ' ', false, json::error_handler_t::replace);
+  r.body = dump(out);
   r.content_type = "application/dicom+json";
   return r;
 }
